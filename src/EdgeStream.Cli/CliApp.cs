@@ -1,0 +1,116 @@
+using System.Reflection;
+
+namespace EdgeStream.Cli;
+
+/// <summary>
+/// The <c>edgestream</c> command. Exit codes: 0 success, 2 invalid input (bad SQL, bad arguments); any other
+/// code is a bug. Reads and writes only through the given readers and writers, so tests drive it in-process.
+/// </summary>
+internal static class CliApp
+{
+    public const int Ok = 0;
+    public const int InvalidInput = 2;
+
+    private const string Usage = """
+        usage:
+          edgestream parse [--stream "CREATE STREAM …"]… ["<sql>"]
+              Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
+              given. With --stream declarations it is also bound against them (names, functions, types).
+          edgestream --help | --version
+
+        exit codes: 0 ok, 2 invalid SQL or arguments (error: line L, column C: message on stderr)
+        """;
+
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                stdout.WriteLine(Usage);
+                return args.Length == 0 ? InvalidInput : Ok;
+            }
+
+            if (args[0] is "--version" or "version")
+            {
+                stdout.WriteLine(typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
+                return Ok;
+            }
+
+            return args[0] switch
+            {
+                "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
+                _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
+            };
+        }
+        catch (IOException e)
+        {
+            return Fail(stderr, e.Message);
+        }
+    }
+
+    private static int Fail(TextWriter stderr, string message)
+    {
+        stderr.WriteLine("error: " + message);
+        return InvalidInput;
+    }
+
+    private static int Parse(ReadOnlySpan<string> args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var declarations = new List<string>();
+        string? sql = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg == "--stream")
+            {
+                if (i + 1 >= args.Length)
+                {
+                    return Fail(stderr, "--stream needs a CREATE STREAM or CREATE TABLE statement");
+                }
+
+                declarations.Add(args[++i]);
+            }
+            else if (arg.StartsWith("--stream=", StringComparison.Ordinal))
+            {
+                declarations.Add(arg["--stream=".Length..]);
+            }
+            else if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2)
+            {
+                return Fail(stderr, $"unknown option `{arg}`; run `edgestream --help`");
+            }
+            else if (sql is null)
+            {
+                sql = arg;
+            }
+            else
+            {
+                return Fail(stderr, "give one SQL statement (quote it as one argument)");
+            }
+        }
+
+        sql ??= stdin.ReadToEnd();
+        for (var i = 0; i < declarations.Count; i++)
+        {
+            try
+            {
+                EdgeSql.Check(declarations[i], declarations.Take(i));
+            }
+            catch (SqlException e)
+            {
+                return Fail(stderr, $"line {e.Line}, column {e.Column}: {e.Reason} (in --stream #{i + 1})");
+            }
+        }
+
+        try
+        {
+            var canonical = declarations.Count == 0 ? EdgeSql.Format(sql) : EdgeSql.Check(sql, declarations);
+            stdout.WriteLine(canonical);
+            return Ok;
+        }
+        catch (SqlException e)
+        {
+            return Fail(stderr, $"line {e.Line}, column {e.Column}: {e.Reason}");
+        }
+    }
+}
