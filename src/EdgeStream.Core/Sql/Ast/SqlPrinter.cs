@@ -41,7 +41,7 @@ internal static class SqlPrinter
             case WhenClause w: sb.Append("WHEN "); WriteExpr(sb, w.Condition, Or); sb.Append(" THEN "); WriteExpr(sb, w.Result, Or); break;
             case ObjectEntry o: sb.Append(SqlNames.QuoteString(o.Key)).Append(": "); WriteExpr(sb, o.Value, Or); break;
             case ColumnDefinition c: sb.Append(SqlNames.Quote(c.Name)).Append(' ').Append(TypeText(c.Type)); break;
-            case StreamOption o: sb.Append(o.Name).Append('=').Append(SqlNames.QuoteString(o.Value)); break;
+            case StreamOption o: sb.Append(SqlNames.Quote(o.Name)).Append('=').Append(SqlNames.QuoteString(o.Value)); break;
             default: throw new ArgumentException($"Cannot print {node.GetType().Name}.", nameof(node));
         }
     }
