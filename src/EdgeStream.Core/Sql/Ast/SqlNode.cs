@@ -14,5 +14,5 @@ internal abstract record SqlNode
 
     public override int GetHashCode() => EqualityContract.GetHashCode();
 
-    public override string ToString() => SqlPrinter.Print(this);
+    public sealed override string ToString() => SqlPrinter.Print(this);
 }

@@ -765,28 +765,15 @@ internal static partial class SqlGrammar
                 return Cast<Token<SqlToken>, OverClause>(by);
             }
 
-            var keys = new List<Expr>();
-            rest = by.Remainder;
-            while (true)
+            var keys = CommaSeparated(by.Remainder, Expression);
+            if (!keys.HasValue)
             {
-                var key = Expression(rest);
-                if (!key.HasValue)
-                {
-                    return Cast<Expr, OverClause>(key);
-                }
-
-                keys.Add(key.Value);
-                rest = key.Remainder;
-                next = rest.ConsumeToken();
-                if (!Is(next, SqlToken.Comma))
-                {
-                    break;
-                }
-
-                rest = next.Remainder;
+                return Cast<List<Expr>, OverClause>(keys);
             }
 
-            partition = keys.ToNodeList();
+            rest = keys.Remainder;
+            next = rest.ConsumeToken();
+            partition = keys.Value.ToNodeList();
         }
 
         Expr? when = null;
