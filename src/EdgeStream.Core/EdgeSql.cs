@@ -15,7 +15,7 @@ public static class EdgeSql
     /// <param name="sql">One statement; a trailing <c>;</c> is allowed.</param>
     /// <returns>The canonical text, which parses back to the same statement.</returns>
     /// <exception cref="SqlException">The text is not valid SQL; the exception says where and what was expected.</exception>
-    public static string Format(string sql) => SqlPrinter.Print(SqlParser.ParseStatement(sql));
+    public static string Format(string sql) => Print(SqlParser.ParseStatement(sql));
 
     /// <summary>
     /// Parses stream and table declarations, then parses <paramref name="sql"/> and binds it against them: names,
@@ -37,6 +37,18 @@ public static class EdgeSql
 
         var statement = SqlParser.ParseStatement(sql);
         new Binder(catalog, FunctionRegistry.Builtins).Bind(statement);
-        return SqlPrinter.Print(statement);
+        return Print(statement);
+    }
+
+    private static string Print(Statement statement)
+    {
+        try
+        {
+            return SqlPrinter.Print(statement);
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw SqlParser.TooDeep();
+        }
     }
 }

@@ -48,7 +48,17 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
         }
     }
 
-    public BoundSelect BindSelect(SelectStatement select) => new Scope(this, select).Bind();
+    public BoundSelect BindSelect(SelectStatement select)
+    {
+        try
+        {
+            return new Scope(this, select).Bind();
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw BindError.At(select.Span, SqlErrorCode.InvalidUse, "the statement nests too deeply to bind");
+        }
+    }
 
     /// <summary>Where an expression stands decides what it may contain.</summary>
     private enum Clause
@@ -343,6 +353,7 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
 
         private SqlType Check(Expr expr, Clause clause, bool top = false)
         {
+            System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
             var type = CheckCore(expr, clause, top);
             types[expr] = type;
             return type;

@@ -133,3 +133,65 @@ public sealed class ParserTests
         });
     }
 }
+
+/// <summary>Hostile input must give an error, never exhaust the stack (which would end the host process).</summary>
+public sealed class ParserDepthTests
+{
+    /// <summary>Runs on a thread with a 1 MiB stack (the smallest default of a .NET thread), so a missing guard fails here.</summary>
+    private static Exception? OnSmallStack(Action action)
+    {
+        Exception? caught = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    action();
+                }
+                catch (Exception e)
+                {
+                    caught = e;
+                }
+            },
+            1024 * 1024);
+        thread.Start();
+        thread.Join();
+        return caught;
+    }
+
+    [Test]
+    public void Deep_parentheses_are_a_syntax_error()
+    {
+        var sql = "SELECT " + new string('(', 5000) + "1" + new string(')', 5000) + " FROM s";
+        var error = OnSmallStack(() => EdgeSql.Format(sql));
+        Assert.That(error, Is.TypeOf<SqlException>());
+        Assert.That(((SqlException)error!).Reason, Does.Contain("nests").Or.Contains("deep"));
+    }
+
+    [TestCase("NOT ")]
+    [TestCase("-")]
+    [TestCase("f(")]
+    [TestCase("[")]
+    public void Deep_prefix_chains_are_a_syntax_error(string prefix)
+    {
+        var sql = "SELECT " + string.Concat(Enumerable.Repeat(prefix, 5000)) + "1 FROM s";
+        Assert.That(OnSmallStack(() => EdgeSql.Format(sql)), Is.TypeOf<SqlException>());
+    }
+
+    [Test]
+    public void Nesting_up_to_the_limit_parses()
+    {
+        var sql = "SELECT " + new string('(', 60) + "1" + new string(')', 60) + " FROM s";
+        Assert.That(OnSmallStack(() => EdgeSql.Format(sql)), Is.Null);
+    }
+
+    [Test]
+    public void Very_long_operator_chains_bind_or_fail_cleanly()
+    {
+        var sql = "SELECT " + string.Join(" + ", Enumerable.Repeat("size", 20_000)) + " FROM demo";
+        string[] ddl = ["CREATE STREAM demo (size BIGINT) WITH (DATASOURCE=\"demo\")"];
+        var error = OnSmallStack(() => EdgeSql.Check(sql, ddl));
+        Assert.That(error, Is.Null.Or.TypeOf<SqlException>());
+        Assert.That(OnSmallStack(() => EdgeSql.Check("SELECT " + string.Join(" + ", Enumerable.Repeat("size", 100)) + " FROM demo", ddl)), Is.Null);
+    }
+}

@@ -303,6 +303,8 @@ internal static class SqlPrinter
 
     private static void WriteExpr(StringBuilder sb, Expr e, int minimum)
     {
+        // Long operator chains make deep left-leaning trees; fail cleanly rather than overflow the stack.
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         var parens = Precedence(e) < minimum;
         if (parens)
         {

@@ -222,7 +222,43 @@ internal static partial class SqlGrammar
         Multiplicative,
         MakeBinary);
 
-    private static TokenListParserResult<SqlToken, Expr> NotLevel(TokenList<SqlToken> input)
+    /// <summary>
+    /// How deeply expressions may nest (parentheses, calls, CASE, unary operators). Deeper input gets a syntax error
+    /// rather than exhausting the stack, which would end the host process.
+    /// </summary>
+    internal const int MaxNesting = 128;
+
+    [ThreadStatic]
+    private static int nesting;
+
+    /// <summary>Runs one level of expression recursion under the nesting limit.</summary>
+    private static TokenListParserResult<SqlToken, Expr> Nested(TokenList<SqlToken> input, Func<TokenList<SqlToken>, TokenListParserResult<SqlToken, Expr>> parse)
+    {
+        if (nesting >= MaxNesting)
+        {
+            return FailMessage<Expr>(input, $"the expression nests more than {MaxNesting / 2} levels deep");
+        }
+
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
+        nesting++;
+        try
+        {
+            return parse(input);
+        }
+        finally
+        {
+            nesting--;
+        }
+    }
+
+    private static readonly Func<TokenList<SqlToken>, TokenListParserResult<SqlToken, Expr>> NotLevelCoreParser = NotLevelCore;
+    private static readonly Func<TokenList<SqlToken>, TokenListParserResult<SqlToken, Expr>> UnaryCoreParser = UnaryCore;
+
+    private static TokenListParserResult<SqlToken, Expr> NotLevel(TokenList<SqlToken> input) => Nested(input, NotLevelCoreParser);
+
+    private static TokenListParserResult<SqlToken, Expr> Unary(TokenList<SqlToken> input) => Nested(input, UnaryCoreParser);
+
+    private static TokenListParserResult<SqlToken, Expr> NotLevelCore(TokenList<SqlToken> input)
     {
         var next = input.ConsumeToken();
         if (!Is(next, SqlToken.Not))
@@ -399,7 +435,7 @@ internal static partial class SqlGrammar
     }
 
     /// <summary>Unary minus (a minus directly before a number makes a negative literal), else a postfix expression.</summary>
-    private static TokenListParserResult<SqlToken, Expr> Unary(TokenList<SqlToken> input)
+    private static TokenListParserResult<SqlToken, Expr> UnaryCore(TokenList<SqlToken> input)
     {
         var next = input.ConsumeToken();
         if (!Is(next, SqlToken.Minus))

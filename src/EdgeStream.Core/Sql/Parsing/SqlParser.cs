@@ -31,7 +31,16 @@ internal static class SqlParser
     {
         ArgumentNullException.ThrowIfNull(sql);
         var tokens = Tokenize(sql);
-        var result = parser(tokens);
+        TokenListParserResult<SqlToken, T> result;
+        try
+        {
+            result = parser(tokens);
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw TooDeep();
+        }
+
         if (!result.HasValue)
         {
             throw SyntaxError(sql, result);
@@ -54,6 +63,10 @@ internal static class SqlParser
 
         return result.Value;
     }
+
+    /// <summary>The error for input nested beyond what the stack allows (the nesting limit normally comes first).</summary>
+    internal static SqlException TooDeep() =>
+        new(SqlErrorCode.Syntax, "the statement nests too deeply", 1, 1, 0);
 
     internal static TokenList<SqlToken> Tokenize(string sql)
     {
