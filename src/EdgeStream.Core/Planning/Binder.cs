@@ -437,6 +437,15 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
                         return SqlType.Boolean;
                     }
 
+                case InExpr { Array: { } arrayExpr } ia:
+                    {
+                        Check(ia.Value, clause);
+                        var array = Check(arrayExpr, clause);
+                        return array.Kind is SqlTypeKind.Array or SqlTypeKind.Any
+                            ? SqlType.Boolean
+                            : throw BindError.At(arrayExpr.Span, SqlErrorCode.TypeMismatch, $"IN needs a list in parentheses or an array, not {array}");
+                    }
+
                 case InExpr ie:
                     {
                         var value = Check(ie.Value, clause);
@@ -581,12 +590,16 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
                     Comparable(b.Span, left, right, SqlPrinter.OperatorText(b.Operator));
                     return SqlType.Boolean;
                 case BinaryOperator.BitAnd or BinaryOperator.BitOr or BinaryOperator.BitXor:
-                    if (left.Kind is not (SqlTypeKind.Bigint or SqlTypeKind.Any) || right.Kind is not (SqlTypeKind.Bigint or SqlTypeKind.Any))
+                    // Integers bitwise, or (as eKuiper) booleans logically.
+                    var kinds = (left.Kind, right.Kind);
+                    return kinds switch
                     {
-                        throw OperandError(b, left, right, "integers");
-                    }
-
-                    return left.Kind == SqlTypeKind.Bigint && right.Kind == SqlTypeKind.Bigint ? SqlType.Bigint : SqlType.Any;
+                        (SqlTypeKind.Bigint, SqlTypeKind.Bigint) => SqlType.Bigint,
+                        (SqlTypeKind.Boolean, SqlTypeKind.Boolean) => SqlType.Boolean,
+                        (SqlTypeKind.Bigint or SqlTypeKind.Boolean or SqlTypeKind.Any, SqlTypeKind.Any)
+                            or (SqlTypeKind.Any, SqlTypeKind.Bigint or SqlTypeKind.Boolean) => SqlType.Any,
+                        _ => throw OperandError(b, left, right, "integers or booleans"),
+                    };
                 default:
                     if (!IsArithmetic(left) || !IsArithmetic(right))
                     {

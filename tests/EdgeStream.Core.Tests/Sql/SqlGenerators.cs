@@ -55,6 +55,8 @@ internal static class SqlGenerators
             (5, Gen.Select(Gen.Enum<BinaryOperator>(), self, self, (op, l, r) => (Expr)new BinaryExpr(op, l, r))),
             (1, Gen.Select(self, self, self, Gen.Bool, (v, l, h, n) => (Expr)new BetweenExpr(v, l, h, n))),
             (1, Gen.Select(self, list, Gen.Bool, (v, items, n) => (Expr)new InExpr(v, items, n))),
+            (1, Gen.Select(self, Name, Name.Null(), Gen.Bool, (v, a, m, n) =>
+                (Expr)new InExpr(v, default, n, m is null ? new FieldRef(a) : new MemberAccess(new FieldRef(a), m, true)))),
             (1, Gen.Select(self, self, Gen.OneOf<string?>(null, "!", "\\", "\""), Gen.Bool, (v, p, esc, n) => (Expr)new LikeExpr(v, p, esc, n))),
             (1, Gen.Select(self, Gen.Bool, (v, n) => (Expr)new IsNullExpr(v, n))),
             (1, Gen.Select(self.Null(), Gen.Select(self, self, (c, r) => new WhenClause(c, r)).Array[1, 3].Select(List), self.Null(),

@@ -70,8 +70,11 @@ internal sealed record BinaryExpr(BinaryOperator Operator, Expr Left, Expr Right
 /// <summary><c>value [NOT] BETWEEN low AND high</c></summary>
 internal sealed record BetweenExpr(Expr Value, Expr Low, Expr High, bool Negated) : Expr;
 
-/// <summary><c>value [NOT] IN (a, b, …)</c></summary>
-internal sealed record InExpr(Expr Value, NodeList<Expr> Items, bool Negated) : Expr;
+/// <summary>
+/// <c>value [NOT] IN (a, b, …)</c>, or with <see cref="Array"/> set, <c>value [NOT] IN arrayExpr</c> (membership in an
+/// array value; <see cref="Items"/> is then empty).
+/// </summary>
+internal sealed record InExpr(Expr Value, NodeList<Expr> Items, bool Negated, Expr? Array = null) : Expr;
 
 /// <summary><c>value [NOT] LIKE pattern [ESCAPE 'c']</c>; without ESCAPE, <c>\</c> escapes.</summary>
 internal sealed record LikeExpr(Expr Value, Expr Pattern, string? Escape, bool Negated) : Expr;

@@ -404,6 +404,11 @@ internal static class SqlPrinter
                 sb.Append(" AND ");
                 WriteExpr(sb, bt.High, Additive);
                 break;
+            case InExpr { Array: { } array } ia:
+                WriteExpr(sb, ia.Value, Compare);
+                sb.Append(ia.Negated ? " NOT IN " : " IN ");
+                WriteExpr(sb, array, Unary);
+                break;
             case InExpr ie:
                 WriteExpr(sb, ie.Value, Compare);
                 sb.Append(ie.Negated ? " NOT IN (" : " IN (");

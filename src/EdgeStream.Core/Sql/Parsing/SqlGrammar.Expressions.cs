@@ -60,6 +60,15 @@ internal static partial class SqlGrammar
             : Fail<Token<SqlToken>>(input, ExpectIdentifier);
     };
 
+    /// <summary>After <c>.</c> or <c>-&gt;</c> only a field name can come, so reserved words are names there too (<c>obj->inner</c>).</summary>
+    private static readonly TokenListParser<SqlToken, Token<SqlToken>> MemberNameToken = input =>
+    {
+        var next = input.ConsumeToken();
+        return next.HasValue && (next.Value.Kind is SqlToken.Identifier or SqlToken.QuotedIdentifier || next.Value.Kind >= SqlToken.Select)
+            ? next
+            : Fail<Token<SqlToken>>(input, ExpectIdentifier);
+    };
+
     /// <summary>A name (bare or backquoted) with its span.</summary>
     private static readonly TokenListParser<SqlToken, (string Name, SourceSpan Span)> Name =
         NameToken.Select(t => (NameText(t), SpanOf(t)));
@@ -360,10 +369,17 @@ internal static partial class SqlGrammar
 
     private static TokenListParserResult<SqlToken, Expr> InTail(Expr value, bool negated, TokenList<SqlToken> input)
     {
-        var open = Expect(input, SqlToken.LParen, "`(`");
-        if (!open.HasValue)
+        var open = input.ConsumeToken();
+        if (!Is(open, SqlToken.LParen))
         {
-            return Cast<Token<SqlToken>, Expr>(open);
+            // `value IN arrayField`: membership in an array value (eKuiper's `expression IN expression2`).
+            var array = Unary(input);
+            if (!array.HasValue)
+            {
+                return array.Remainder == input && array.ErrorMessage is null ? Fail<Expr>(input, "`(`", "expression") : array;
+            }
+
+            return Ok<Expr>(new InExpr(value, default, negated, array.Value) { Span = Cover(value.Span, array.Value.Span) }, input, array.Remainder);
         }
 
         var list = CommaList(open.Remainder, Expression, SqlToken.RParen, allowEmpty: false);
@@ -483,7 +499,7 @@ internal static partial class SqlGrammar
                     return Ok(expr, primary.Location, after.Remainder);
                 }
 
-                var name = NameToken(next.Remainder);
+                var name = MemberNameToken(next.Remainder);
                 if (!name.HasValue)
                 {
                     return Cast<Token<SqlToken>, Expr>(name);

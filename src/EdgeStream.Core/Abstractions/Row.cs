@@ -1,0 +1,27 @@
+namespace EdgeStream.Abstractions;
+
+/// <summary>One event of a stream: values by the slots of its <see cref="Schema"/>, its time and its metadata.</summary>
+internal sealed class Row(RowSchema schema, Value[] values, long timestamp = 0)
+{
+    public RowSchema Schema { get; } = schema;
+
+    /// <summary>Values by slot. May be shorter than the schema (a growing schema gained names later): those read as null.</summary>
+    public Value[] Values { get; } = values;
+
+    /// <summary>Event or arrival time, Unix milliseconds.</summary>
+    public long Timestamp { get; } = timestamp;
+
+    /// <summary>Source metadata (<c>meta(topic)</c>…), or null.</summary>
+    public ValueObject? Meta { get; init; }
+
+    public Value this[int slot] => (uint)slot < (uint)Values.Length ? Values[slot] : Value.Null;
+
+    /// <summary>The row's fields that have values, by name, in slot order.</summary>
+    public IEnumerable<KeyValuePair<string, Value>> Fields()
+    {
+        for (var i = 0; i < Values.Length; i++)
+        {
+            yield return new(Schema.NameAt(i), Values[i]);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using EdgeStream.Abstractions;
+
+namespace EdgeStream.Compilation;
+
+/// <summary>A compiled expression: reads the current rows (and alias values) of the context, returns a value.</summary>
+internal delegate Value Evaluator(EvalContext context);
+
+/// <summary>A runtime error in one row's evaluation (a type mismatch, division by zero). The rule goes on.</summary>
+internal sealed class EvaluationException(string message) : Exception(message);
+
+/// <summary>
+/// What an expression evaluates against: the current row of each source (FROM first, then each JOIN; null for the
+/// missing side of an outer join) and the select aliases, each computed at most once per row on first use — so a
+/// stateful expression behind an alias (<c>lag(x) AS l</c>) runs once however often <c>l</c> is read.
+/// One context per stage; never shared between threads.
+/// </summary>
+internal sealed class EvalContext
+{
+    private readonly Value[] aliasValues;
+    private readonly byte[] aliasState;
+    private Evaluator[] aliasEvaluators;
+
+    public EvalContext(int sources, int aliases)
+    {
+        Rows = new Row?[sources];
+        aliasValues = new Value[aliases];
+        aliasState = new byte[aliases];
+        aliasEvaluators = new Evaluator[aliases];
+    }
+
+    public Row?[] Rows { get; }
+
+    internal void SetAliasEvaluators(Evaluator[] evaluators) => aliasEvaluators = evaluators;
+
+    /// <summary>Makes <paramref name="row"/> the current row of a single-source query and forgets alias values.</summary>
+    public void SetRow(Row row)
+    {
+        Rows[0] = row;
+        Array.Clear(aliasState);
+    }
+
+    /// <summary>Starts a new row combination (joins): forgets alias values.</summary>
+    public void ResetAliases() => Array.Clear(aliasState);
+
+    public Value Alias(int index)
+    {
+        switch (aliasState[index])
+        {
+            case 2:
+                return aliasValues[index];
+            case 1:
+                throw new EvaluationException("alias refers to itself");
+            default:
+                aliasState[index] = 1;
+                try
+                {
+                    var value = aliasEvaluators[index](this);
+                    aliasValues[index] = value;
+                    aliasState[index] = 2;
+                    return value;
+                }
+                catch
+                {
+                    aliasState[index] = 0;
+                    throw;
+                }
+        }
+    }
+}

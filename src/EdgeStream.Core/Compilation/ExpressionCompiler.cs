@@ -1,0 +1,364 @@
+using EdgeStream.Abstractions;
+using EdgeStream.Planning;
+using EdgeStream.Sql.Ast;
+
+namespace EdgeStream.Compilation;
+
+/// <summary>
+/// Turns bound expressions into closure trees (<see cref="Evaluator"/>) once, at rule creation: names become slot
+/// reads, literals become constants, LIKE patterns are prepared. Nothing is looked up by name or re-interpreted
+/// from the AST per row, and no <c>System.Linq.Expressions</c> is used, so it runs the same under Native AOT.
+/// </summary>
+internal sealed class ExpressionCompiler
+{
+    private readonly BoundSelect bound;
+    private readonly IReadOnlyList<RowSchema> schemas;
+    private readonly Dictionary<SelectField, int> aliasIndex = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
+
+    /// <param name="bound">The bound statement whose expressions are compiled.</param>
+    /// <param name="schemas">The row schema of each source, in <see cref="BoundSelect.Sources"/> order.</param>
+    public ExpressionCompiler(BoundSelect bound, IReadOnlyList<RowSchema> schemas)
+    {
+        this.bound = bound;
+        this.schemas = schemas;
+        for (var i = 0; i < bound.Statement.Fields.Count; i++)
+        {
+            aliasIndex[bound.Statement.Fields[i]] = i;
+        }
+
+        for (var i = 0; i < bound.Sources.Count; i++)
+        {
+            sourceIndex[bound.Sources[i]] = i;
+        }
+    }
+
+    /// <summary>An evaluator per select item (by position), for <see cref="EvalContext.Alias"/>; wildcards evaluate to null.</summary>
+    public Evaluator[] CompileFields() =>
+        bound.Statement.Fields.Select(f => f.Expr is Wildcard ? (_ => Value.Null) : Compile(f.Expr)).ToArray();
+
+    public EvalContext CreateContext()
+    {
+        var context = new EvalContext(bound.Sources.Count, bound.Statement.Fields.Count);
+        context.SetAliasEvaluators(CompileFields());
+        return context;
+    }
+
+    public Evaluator Compile(Expr expr)
+    {
+        switch (expr)
+        {
+            case IntegerLiteral i:
+                return Constant(Value.From(i.Value));
+            case FloatLiteral f:
+                return Constant(Value.From(f.Value));
+            case StringLiteral s:
+                return Constant(Value.From(s.Value));
+            case BooleanLiteral b:
+                return Constant(Value.From(b.Value));
+            case NullLiteral:
+                return Constant(Value.Null);
+            case FieldRef or MemberAccess when bound.Names.TryGetValue(expr, out var binding):
+                return CompileName(expr, binding);
+            case MemberAccess m:
+                {
+                    var target = Compile(m.Target);
+                    var name = m.Name;
+                    return ctx => Operators.Member(target(ctx), name);
+                }
+
+            case IndexAccess ix:
+                {
+                    var target = Compile(ix.Target);
+                    var index = Compile(ix.Index);
+                    return ctx => Operators.Index(target(ctx), index(ctx));
+                }
+
+            case SliceAccess sl:
+                {
+                    var target = Compile(sl.Target);
+                    var start = sl.Start is null ? null : Compile(sl.Start);
+                    var end = sl.End is null ? null : Compile(sl.End);
+                    return ctx => Operators.Slice(target(ctx), start?.Invoke(ctx), end?.Invoke(ctx));
+                }
+
+            case UnaryExpr { Operator: UnaryOperator.Not } n:
+                {
+                    var operand = Compile(n.Operand);
+                    return ctx => Operators.Not(operand(ctx));
+                }
+
+            case UnaryExpr u:
+                {
+                    var operand = Compile(u.Operand);
+                    return ctx => Operators.Negate(operand(ctx));
+                }
+
+            case BinaryExpr b:
+                return CompileBinary(b);
+            case BetweenExpr bt:
+                {
+                    var value = Compile(bt.Value);
+                    var low = Compile(bt.Low);
+                    var high = Compile(bt.High);
+                    var negated = bt.Negated;
+                    return ctx =>
+                    {
+                        var v = value(ctx);
+                        var l = low(ctx);
+                        var h = high(ctx);
+
+                        // As eKuiper: any null operand makes both BETWEEN and NOT BETWEEN false.
+                        return v.IsNull || l.IsNull || h.IsNull ? Value.False : Value.From(Operators.Between(v, l, h) != negated);
+                    };
+                }
+
+            case InExpr { Array: { } arrayExpr } ia:
+                {
+                    var value = Compile(ia.Value);
+                    var array = Compile(arrayExpr);
+                    var negated = ia.Negated;
+                    return ctx => Value.From(Operators.InArray(value(ctx), array(ctx)) != negated);
+                }
+
+            case InExpr ie:
+                {
+                    // As eKuiper: members are compared with `=` in order (a type mismatch met first is an error),
+                    // and IN / NOT IN always give a boolean: a null value is in no list.
+                    var value = Compile(ie.Value);
+                    var items = ie.Items.Select(Compile).ToArray();
+                    var negated = ie.Negated;
+                    return ctx =>
+                    {
+                        var v = value(ctx);
+                        if (!v.IsNull)
+                        {
+                            foreach (var item in items)
+                            {
+                                if (Operators.Compare(BinaryOperator.Equal, v, item(ctx)))
+                                {
+                                    return Value.From(!negated);
+                                }
+                            }
+                        }
+
+                        return Value.From(negated);
+                    };
+                }
+
+            case LikeExpr l:
+                return CompileLike(l);
+            case IsNullExpr isn:
+                {
+                    var value = Compile(isn.Value);
+                    var negated = isn.Negated;
+                    return ctx => Value.From(value(ctx).IsNull != negated);
+                }
+
+            case CaseExpr c:
+                return CompileCase(c);
+            case ArrayLiteral a:
+                {
+                    var items = a.Items.Select(Compile).ToArray();
+                    return ctx =>
+                    {
+                        var values = new Value[items.Length];
+                        for (var i = 0; i < items.Length; i++)
+                        {
+                            values[i] = items[i](ctx);
+                        }
+
+                        return Value.From(values);
+                    };
+                }
+
+            case ObjectLiteral o:
+                {
+                    var entries = o.Entries.Select(e => (e.Key, Value: Compile(e.Value))).ToArray();
+                    return ctx =>
+                    {
+                        var obj = new ValueObject(entries.Length);
+                        foreach (var (key, value) in entries)
+                        {
+                            obj[key] = value(ctx);
+                        }
+
+                        return Value.From(obj);
+                    };
+                }
+
+            default:
+                // Function calls arrive with the function library; until then a rule that calls one is rejected here.
+                throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)} yet");
+        }
+    }
+
+    private static string DescribeUnsupported(Expr expr) => expr switch
+    {
+        CallExpr c => $"function `{c.Name}`: the function library is not implemented",
+        Wildcard => "`*` here",
+        _ => expr.GetType().Name,
+    };
+
+    private static Evaluator Constant(Value value) => _ => value;
+
+    private Evaluator CompileName(Expr expr, NameBinding binding)
+    {
+        if (binding.Alias is { } alias)
+        {
+            var index = aliasIndex[alias];
+            return ctx => ctx.Alias(index);
+        }
+
+        var name = binding.Column?.Name ?? (expr is FieldRef f ? f.Name : ((MemberAccess)expr).Name);
+        if (binding.Source is { } source)
+        {
+            var s = sourceIndex[source];
+            var slot = schemas[s].GetOrAdd(name);
+            if (slot < 0)
+            {
+                return Constant(Value.Null);
+            }
+
+            return ctx => ctx.Rows[s] is { } row ? row[slot] : Value.Null;
+        }
+
+        // A field of one of several schemaless sources: the first source whose row has it.
+        var candidates = new List<(int Source, int Slot)>();
+        for (var i = 0; i < schemas.Count; i++)
+        {
+            if (!schemas[i].IsFixed)
+            {
+                candidates.Add((i, schemas[i].GetOrAdd(name)));
+            }
+        }
+
+        var lookups = candidates.ToArray();
+        return ctx =>
+        {
+            foreach (var (s, slot) in lookups)
+            {
+                if (ctx.Rows[s] is { } row && !row[slot].IsNull)
+                {
+                    return row[slot];
+                }
+            }
+
+            return Value.Null;
+        };
+    }
+
+    private Evaluator CompileBinary(BinaryExpr b)
+    {
+        var left = Compile(b.Left);
+        var right = Compile(b.Right);
+        var op = b.Operator;
+        switch (op)
+        {
+            case BinaryOperator.And:
+                return ctx =>
+                {
+                    var l = Operators.Logical(left(ctx), "AND", Value.Null);
+                    if (l.Kind == ValueKind.Boolean && !l.AsBoolean)
+                    {
+                        return Value.False;
+                    }
+
+                    var r = Operators.Logical(right(ctx), "AND", l);
+                    if (r.Kind == ValueKind.Boolean && !r.AsBoolean)
+                    {
+                        return Value.False;
+                    }
+
+                    return l.IsNull || r.IsNull ? Value.Null : Value.True;
+                };
+            case BinaryOperator.Or:
+                return ctx =>
+                {
+                    var l = Operators.Logical(left(ctx), "OR", Value.Null);
+                    if (Operators.IsTrue(l))
+                    {
+                        return Value.True;
+                    }
+
+                    var r = Operators.Logical(right(ctx), "OR", l);
+                    if (Operators.IsTrue(r))
+                    {
+                        return Value.True;
+                    }
+
+                    return l.IsNull || r.IsNull ? Value.Null : Value.False;
+                };
+            case BinaryOperator.Equal or BinaryOperator.NotEqual or BinaryOperator.Less or BinaryOperator.LessOrEqual
+                or BinaryOperator.Greater or BinaryOperator.GreaterOrEqual:
+                return ctx => Value.From(Operators.Compare(op, left(ctx), right(ctx)));
+            default:
+                return ctx => Operators.Arithmetic(op, left(ctx), right(ctx));
+        }
+    }
+
+    private Evaluator CompileLike(LikeExpr l)
+    {
+        var value = Compile(l.Value);
+        var negated = l.Negated;
+        var escape = l.Escape?[0] ?? '\\';
+        if (l.Pattern is StringLiteral literal)
+        {
+            var pattern = new LikePattern(literal.Value, escape);
+            return ctx => Match(value(ctx), pattern, negated);
+        }
+
+        var dynamicPattern = Compile(l.Pattern);
+        return ctx =>
+        {
+            var p = dynamicPattern(ctx);
+            if (p.IsNull)
+            {
+                return Value.False;
+            }
+
+            if (p.Kind != ValueKind.String)
+            {
+                throw new EvaluationException($"invalid LIKE pattern {p.Describe()}: must be a string");
+            }
+
+            return Match(value(ctx), new LikePattern(p.AsString, escape), negated);
+        };
+    }
+
+    private static Value Match(Value v, LikePattern pattern, bool negated)
+    {
+        if (v.IsNull)
+        {
+            return Value.False;
+        }
+
+        if (v.Kind != ValueKind.String)
+        {
+            throw new EvaluationException($"invalid operation {v.Describe()} LIKE: must be a string");
+        }
+
+        return Value.From(pattern.IsMatch(v.AsString) != negated);
+    }
+
+    private Evaluator CompileCase(CaseExpr c)
+    {
+        var operand = c.Operand is null ? null : Compile(c.Operand);
+        var whens = c.Whens.Select(w => (Condition: Compile(w.Condition), Result: Compile(w.Result))).ToArray();
+        var otherwise = c.Else is null ? null : Compile(c.Else);
+        return ctx =>
+        {
+            var subject = operand?.Invoke(ctx);
+            foreach (var (condition, result) in whens)
+            {
+                var hit = subject is { } s ? Operators.Compare(BinaryOperator.Equal, s, condition(ctx)) : Operators.IsTrue(condition(ctx));
+                if (hit)
+                {
+                    return result(ctx);
+                }
+            }
+
+            return otherwise?.Invoke(ctx) ?? Value.Null;
+        };
+    }
+}

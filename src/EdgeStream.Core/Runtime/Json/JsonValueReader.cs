@@ -1,0 +1,109 @@
+using System.Text.Json;
+using EdgeStream.Abstractions;
+
+namespace EdgeStream.Runtime.Json;
+
+/// <summary>
+/// Decodes JSON into <see cref="Value"/>s with one forward pass of <see cref="Utf8JsonReader"/>: integers stay
+/// 64-bit integers, numbers with a fraction or exponent become floats, objects keep their key order.
+/// </summary>
+internal static class JsonValueReader
+{
+    /// <summary>Parses one JSON value. Throws <see cref="JsonException"/> on malformed input.</summary>
+    public static Value Parse(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        if (!reader.Read())
+        {
+            throw new JsonException("empty JSON document");
+        }
+
+        var value = ReadValue(ref reader);
+        if (reader.Read())
+        {
+            throw new JsonException($"unexpected data after the JSON value at byte {reader.TokenStartIndex}");
+        }
+
+        return value;
+    }
+
+    public static Value Parse(string json) => Parse(System.Text.Encoding.UTF8.GetBytes(json));
+
+    /// <summary>
+    /// Decodes a JSON object into a row of <paramref name="schema"/>: each key to its slot (added to a growing
+    /// schema; ignored by a fixed one).
+    /// </summary>
+    public static Row ReadRow(ReadOnlySpan<byte> utf8, RowSchema schema, long timestamp)
+    {
+        var value = Parse(utf8);
+        if (value.Kind != ValueKind.Object)
+        {
+            throw new JsonException($"expected a JSON object, got {value.TypeName}");
+        }
+
+        return ToRow(value.AsObject, schema, timestamp);
+    }
+
+    public static Row ToRow(ValueObject fields, RowSchema schema, long timestamp)
+    {
+        var slots = new List<(int Slot, Value Value)>(fields.Count);
+        var size = 0;
+        foreach (var (name, v) in fields.Fields)
+        {
+            var slot = schema.GetOrAdd(name);
+            if (slot >= 0)
+            {
+                slots.Add((slot, v));
+                size = Math.Max(size, slot + 1);
+            }
+        }
+
+        var values = new Value[size];
+        foreach (var (slot, v) in slots)
+        {
+            values[slot] = v;
+        }
+
+        return new Row(schema, values, timestamp);
+    }
+
+    private static Value ReadValue(ref Utf8JsonReader reader)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return Value.Null;
+            case JsonTokenType.True:
+                return Value.True;
+            case JsonTokenType.False:
+                return Value.False;
+            case JsonTokenType.String:
+                return Value.From(reader.GetString());
+            case JsonTokenType.Number:
+                ReadOnlySpan<byte> raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+                return raw.IndexOfAny(".eE"u8) < 0 && reader.TryGetInt64(out var integer)
+                    ? Value.From(integer)
+                    : Value.From(reader.GetDouble());
+            case JsonTokenType.StartArray:
+                var items = new List<Value>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    items.Add(ReadValue(ref reader));
+                }
+
+                return Value.From(items.ToArray());
+            case JsonTokenType.StartObject:
+                var obj = new ValueObject();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+                {
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    obj[name] = ReadValue(ref reader);
+                }
+
+                return Value.From(obj);
+            default:
+                throw new JsonException($"unexpected JSON token {reader.TokenType}");
+        }
+    }
+}
