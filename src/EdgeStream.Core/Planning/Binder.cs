@@ -85,6 +85,7 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
         private readonly bool hasWindow;
         private int aggregates;
         private string? enclosingAggregate;
+        private SelectField? currentField;
 
         public Scope(Binder binder, SelectStatement select)
         {
@@ -318,9 +319,12 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
             aliasInfo[field] = null;
             var before = aggregates;
             var outer = enclosingAggregate;
+            var outerField = currentField;
             enclosingAggregate = null;
+            currentField = field;
             var type = Check(field.Expr, Clause.Select, top: true);
             enclosingAggregate = outer;
+            currentField = outerField;
             var info = new AliasInfo(type, aggregates > before);
             aggregates = before;
             aliasInfo[field] = info;
@@ -483,8 +487,21 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
             }
         }
 
+        /// <summary>
+        /// Where the select list's names win over columns of the same name: in the other select items (as eKuiper:
+        /// <c>SELECT size + 1 AS size, size + 1 AS b</c> gives b = size + 2), HAVING and ORDER BY. In WHERE, ON and
+        /// GROUP BY a column wins, as in standard SQL; an alias is used there only when no column has its name.
+        /// </summary>
+        private static bool AliasFirst(Clause clause) => clause is Clause.Select or Clause.Having or Clause.OrderBy;
+
         private SqlType ResolveName(FieldRef f, Clause clause)
         {
+            if (SeesAliases(clause) && aliases.TryGetValue(f.Name, out var shadowing) && AliasFirst(clause)
+                && !ReferenceEquals(shadowing, currentField) && !(aliasInfo.TryGetValue(shadowing, out var state) && state is null))
+            {
+                return UseAlias(f, shadowing, clause);
+            }
+
             BoundSource? owner = null;
             ColumnDefinition? column = null;
             foreach (var source in sources)
@@ -510,21 +527,9 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
                 return column.Type;
             }
 
-            if (SeesAliases(clause) && aliases.TryGetValue(f.Name, out var aliased))
+            if (SeesAliases(clause) && aliases.TryGetValue(f.Name, out var aliased) && !ReferenceEquals(aliased, currentField))
             {
-                var info = BindAlias(aliased);
-                if (info.HasAggregate)
-                {
-                    if (!AllowsAggregates(clause))
-                    {
-                        throw BindError.At(f.Span, SqlErrorCode.InvalidUse, $"`{f.Name}` is an aggregate and cannot be used in {ClauseName(clause)}");
-                    }
-
-                    aggregates++;
-                }
-
-                names[f] = new NameBinding(null, null, aliased);
-                return info.Type;
+                return UseAlias(f, aliased, clause);
             }
 
             var schemaless = sources.Where(s => s.Definition.IsSchemaless).ToList();
@@ -538,6 +543,23 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
             var where = sources.Count == 1 ? $" in stream `{sources[0].Ref.RefName}`" : string.Empty;
             throw BindError.At(f.Span, SqlErrorCode.UnknownField,
                 $"unknown field `{f.Name}`{where}{BindError.DidYouMean(SqlNames.Closest(f.Name, candidates))}");
+        }
+
+        private SqlType UseAlias(FieldRef f, SelectField aliased, Clause clause)
+        {
+            var info = BindAlias(aliased);
+            if (info.HasAggregate)
+            {
+                if (!AllowsAggregates(clause))
+                {
+                    throw BindError.At(f.Span, SqlErrorCode.InvalidUse, $"`{f.Name}` is an aggregate and cannot be used in {ClauseName(clause)}");
+                }
+
+                aggregates++;
+            }
+
+            names[f] = new NameBinding(null, null, aliased);
+            return info.Type;
         }
 
         private SqlType CheckMember(MemberAccess m, Clause clause)

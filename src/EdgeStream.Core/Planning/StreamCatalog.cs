@@ -23,6 +23,8 @@ internal sealed class StreamCatalog
         return definition;
     }
 
+    public bool Remove(string name) => streams.Remove(name);
+
     public bool TryGet(string name, out StreamDefinition definition) => streams.TryGetValue(name, out definition!);
 
     public string? Closest(string name) => SqlNames.Closest(name, streams.Keys);

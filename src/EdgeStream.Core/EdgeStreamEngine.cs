@@ -1,0 +1,316 @@
+using EdgeStream.Functions;
+using EdgeStream.Planning;
+using EdgeStream.Runtime;
+using EdgeStream.Sql.Ast;
+using EdgeStream.Sql.Parsing;
+
+namespace EdgeStream;
+
+/// <summary>
+/// Runs streaming SQL rules inside the host process: declare streams with <c>CREATE STREAM</c>, add rules, push
+/// events in through <see cref="Memory"/>, and read results from memory topics.
+/// </summary>
+/// <remarks>
+/// <para>This is the first slice of the runtime: stateless rules (projection, WHERE, expressions) over
+/// <c>TYPE="memory"</c> streams, with <c>memory</c> and <c>nop</c> sinks. Windows, joins, functions and other
+/// connectors are rejected at rule creation with a clear error until they land.</para>
+/// <para>All members are thread-safe. Rule management calls are serialized; events flow concurrently with them.</para>
+/// </remarks>
+public sealed class EdgeStreamEngine : IAsyncDisposable
+{
+    private readonly StreamCatalog catalog = new();
+    private readonly Dictionary<string, RuleEntry> rules = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly TimeProvider time;
+    private bool disposed;
+
+    /// <summary>Creates an engine.</summary>
+    /// <param name="options">Engine options; defaults when null.</param>
+    public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
+    {
+        time = options?.TimeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>In-process topics: publish events to memory streams, subscribe to memory sinks.</summary>
+    public MemoryBus Memory { get; } = new();
+
+    /// <summary>
+    /// Declares a stream or table (<c>CREATE STREAM</c>, <c>CREATE TABLE</c>) or removes one (<c>DROP STREAM</c>,
+    /// <c>DROP TABLE</c>; refused while a rule uses it).
+    /// </summary>
+    /// <param name="statement">The statement.</param>
+    /// <exception cref="SqlException">The statement is invalid, the name is taken, or (DROP) unknown or in use.</exception>
+    public void Execute(string statement)
+    {
+        var parsed = SqlParser.ParseStatement(statement);
+        gate.Wait();
+        try
+        {
+            ThrowIfDisposed();
+            switch (parsed)
+            {
+                case CreateStreamStatement create:
+                    catalog.Add(create);
+                    break;
+                case DropStatement drop:
+                    Drop(drop);
+                    break;
+                default:
+                    throw BindError.At(parsed.Span, SqlErrorCode.InvalidUse, "only CREATE and DROP statements can be executed; add a SELECT as a rule");
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void Drop(DropStatement drop)
+    {
+        new Binder(catalog, FunctionRegistry.Builtins).Bind(drop);
+        var user = rules.Values.FirstOrDefault(r => r.Plan.Source.Name.Equals(drop.Name, StringComparison.OrdinalIgnoreCase));
+        if (user is not null)
+        {
+            throw BindError.At(drop.Span, SqlErrorCode.InvalidUse, $"`{drop.Name}` is used by rule `{user.Definition.Id}`; delete the rule first");
+        }
+
+        catalog.Remove(drop.Name);
+    }
+
+    /// <summary>Checks a rule as <see cref="CreateRuleAsync"/> would, without adding it.</summary>
+    /// <param name="rule">The rule.</param>
+    /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
+    /// <exception cref="ArgumentException">An action names an unknown sink type or lacks a required property.</exception>
+    public void ValidateRule(RuleDefinition rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        gate.Wait();
+        try
+        {
+            Compile(rule);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Adds a rule and, when <see cref="RuleDefinition.Triggered"/>, starts it.</summary>
+    /// <param name="rule">The rule; its id must be new.</param>
+    /// <param name="cancellationToken">Cancels waiting for other rule management calls.</param>
+    /// <returns>Completes when the rule is added (and running).</returns>
+    /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
+    /// <exception cref="ArgumentException">The id is taken, or an action is invalid.</exception>
+    public async Task CreateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            if (rules.ContainsKey(rule.Id))
+            {
+                throw new ArgumentException($"a rule with id `{rule.Id}` already exists", nameof(rule));
+            }
+
+            var (plan, sinks) = Compile(rule);
+            var entry = new RuleEntry(rule, plan, sinks);
+            rules.Add(rule.Id, entry);
+            if (rule.Triggered)
+            {
+                entry.Start(Memory, time);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Starts a stopped rule (a no-op for a running one).</summary>
+    /// <param name="id">The rule id.</param>
+    /// <param name="cancellationToken">Cancels waiting for other rule management calls.</param>
+    /// <returns>Completes when the rule runs.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public async Task StartRuleAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            Find(id).Start(Memory, time);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops a rule: it takes no more events and finishes the ones it has taken.</summary>
+    /// <param name="id">The rule id.</param>
+    /// <param name="cancellationToken">Abandons the events still in the rule if it fires before they are finished.</param>
+    /// <returns>Completes when the rule has stopped.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public async Task StopRuleAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops (as <see cref="StopRuleAsync"/>) and removes a rule.</summary>
+    /// <param name="id">The rule id.</param>
+    /// <param name="cancellationToken">Abandons the events still in the rule if it fires before they are finished.</param>
+    /// <returns>Completes when the rule is gone.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public async Task DeleteRuleAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
+            rules.Remove(id);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The ids of all rules, in no particular order.</summary>
+    public IReadOnlyList<string> RuleIds
+    {
+        get
+        {
+            gate.Wait();
+            try
+            {
+                return [.. rules.Keys];
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    /// <summary>A rule's state and counters.</summary>
+    /// <param name="id">The rule id.</param>
+    /// <returns>A snapshot.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public RuleStatus GetRuleStatus(string id)
+    {
+        gate.Wait();
+        try
+        {
+            return Find(id).Status();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops every rule, letting each finish the events it has taken.</summary>
+    /// <returns>Completes when all rules have stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            foreach (var rule in rules.Values)
+            {
+                await rule.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private RuleEntry Find(string id) =>
+        rules.TryGetValue(id, out var entry) ? entry : throw new KeyNotFoundException($"no rule has id `{id}`");
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks) Compile(RuleDefinition rule)
+    {
+        var select = SqlParser.ParseSelect(rule.Sql);
+        var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
+        var source = bound.Sources[0].Definition;
+        var type = source.Option("TYPE") ?? "mqtt";
+        if (!type.Equals("memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw BindError.At(select.From.Span, SqlErrorCode.InvalidUse,
+                $"stream `{source.Name}` has TYPE=\"{type}\"; only memory streams can run yet");
+        }
+
+        if (source.Option("DATASOURCE") is not { Length: > 0 })
+        {
+            throw BindError.At(select.From.Span, SqlErrorCode.InvalidUse, $"memory stream `{source.Name}` needs DATASOURCE (its topic)");
+        }
+
+        var plan = RulePlan.Create(bound);
+        var sinks = rule.Actions.Select(CreateSink).ToList();
+        return (plan, sinks);
+    }
+
+    private IRuleSink CreateSink(RuleAction action) => action.SinkType.ToLowerInvariant() switch
+    {
+        "memory" => action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
+            ? new MemorySink(Memory, topic)
+            : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action)),
+        "nop" => new NopSink(),
+        _ => throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: memory, nop", nameof(action)),
+    };
+
+    /// <summary>A rule and its runner; the runner exists while the rule runs.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
+    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks)
+    {
+        private RuleRunner? runner;
+        private RuleRunner? last;
+
+        public RuleDefinition Definition { get; } = definition;
+
+        public RulePlan Plan { get; } = plan;
+
+        public void Start(MemoryBus bus, TimeProvider time)
+        {
+            if (runner is not null && runner.Status(true).State == RuleState.Running)
+            {
+                return;
+            }
+
+            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time);
+            last = runner;
+            runner.Start();
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (runner is { } r)
+            {
+                runner = null;
+                await r.StopAsync(cancellationToken).ConfigureAwait(false);
+                r.Dispose();
+            }
+        }
+
+        public RuleStatus Status() =>
+            (runner ?? last)?.Status(runner is not null) ?? new RuleStatus(Definition.Id, RuleState.Stopped, 0, 0, 0, null);
+    }
+}

@@ -1,0 +1,69 @@
+namespace EdgeStream;
+
+/// <summary>
+/// A rule: one SELECT statement over declared streams, and the actions (sinks) its results go to.
+/// The shape follows eKuiper's rule JSON (<c>id</c>, <c>sql</c>, <c>actions</c>, <c>options</c>, <c>triggered</c>).
+/// </summary>
+public sealed class RuleDefinition
+{
+    /// <summary>Creates a rule definition.</summary>
+    /// <param name="id">The rule's unique id.</param>
+    /// <param name="sql">The SELECT statement.</param>
+    public RuleDefinition(string id, string sql)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        Id = id;
+        Sql = sql;
+    }
+
+    /// <summary>The rule's unique id.</summary>
+    public string Id { get; }
+
+    /// <summary>The SELECT statement.</summary>
+    public string Sql { get; }
+
+    /// <summary>Where results go, in order; each names a sink type and its properties.</summary>
+    public IList<RuleAction> Actions { get; } = [];
+
+    /// <summary>Rule options (eKuiper's <c>options</c>).</summary>
+    public RuleOptions Options { get; } = new();
+
+    /// <summary>Whether the rule starts as soon as it is created (eKuiper's <c>triggered</c>, default true).</summary>
+    public bool Triggered { get; set; } = true;
+}
+
+/// <summary>One action of a rule: a sink type (<c>memory</c>, <c>nop</c>…) and its properties.</summary>
+public sealed class RuleAction
+{
+    /// <summary>Creates an action.</summary>
+    /// <param name="sinkType">The registered sink type, e.g. <c>memory</c>.</param>
+    /// <param name="properties">The sink's properties, e.g. <c>topic</c> for <c>memory</c>.</param>
+    public RuleAction(string sinkType, IReadOnlyDictionary<string, string>? properties = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sinkType);
+        SinkType = sinkType;
+        Properties = properties ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>The registered sink type.</summary>
+    public string SinkType { get; }
+
+    /// <summary>The sink's properties.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; }
+}
+
+/// <summary>Rule options, with eKuiper's names and defaults.</summary>
+public sealed class RuleOptions
+{
+    /// <summary>Send runtime errors to the sinks as <c>{"error": "…"}</c> rows (eKuiper's <c>sendError</c>, default false).
+    /// Errors are counted in the rule status either way.</summary>
+    public bool SendError { get; set; }
+
+    /// <summary>Keep null columns in result rows (eKuiper's <c>sendNilField</c>, default false: null columns are left out).</summary>
+    public bool SendNilField { get; set; }
+
+    /// <summary>How many messages may wait between stages (eKuiper's <c>bufferLength</c>, default 1024).
+    /// A full buffer slows the writer down; nothing is dropped.</summary>
+    public int BufferLength { get; set; } = 1024;
+}

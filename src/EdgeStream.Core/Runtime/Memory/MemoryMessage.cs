@@ -1,0 +1,16 @@
+using EdgeStream.Abstractions;
+
+namespace EdgeStream.Runtime.Memory;
+
+/// <summary>
+/// What travels on a memory topic: one row from host code (<see cref="Row"/>), one JSON payload to decode
+/// (<see cref="Json"/>), or one emission of a rule's memory sink (<see cref="Rows"/>, a rule pipeline).
+/// </summary>
+internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<byte> Json, IReadOnlyList<ValueObject>? Rows);
+
+/// <summary>A receiver of a memory topic.</summary>
+internal interface IMemorySubscriber
+{
+    /// <summary>Takes one message; waits while the receiver's buffer is full (backpressure).</summary>
+    ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken);
+}

@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
+using EdgeStream.Planning;
+using EdgeStream.Runtime.Json;
+using EdgeStream.Runtime.Memory;
+using EdgeStream.Sql;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>
+/// Turns what a stream receives into rows of its schema. A typed stream converts each declared column to its type,
+/// best effort by default and strictly with <c>STRICT_VALIDATION="true"</c> (a mismatch is then an error, as in
+/// eKuiper's preprocessor); a schemaless stream takes every field as it comes.
+/// </summary>
+internal sealed class RowDecoder
+{
+    private readonly StreamDefinition stream;
+    private readonly SqlType[] columnTypes;
+    private readonly bool[] strict;
+
+    /// <param name="stream">The stream's declaration.</param>
+    /// <param name="used">The columns the rule reads; null for all (a <c>*</c>). As in eKuiper, strict validation
+    /// checks only these: a mistyped field the rule never reads does not make the event an error.</param>
+    public RowDecoder(StreamDefinition stream, IReadOnlySet<string>? used = null)
+    {
+        this.stream = stream;
+        Schema = stream.IsSchemaless ? RowSchema.Growing() : RowSchema.Fixed(stream.Columns.Select(c => c.Name));
+        columnTypes = stream.Columns.Select(c => c.Type).ToArray();
+        strict = stream.Columns.Select(c => stream.StrictValidation && (used is null || used.Contains(c.Name))).ToArray();
+    }
+
+    public RowSchema Schema { get; }
+
+    /// <summary>The rows of one memory message (an emission of another rule carries several).</summary>
+    /// <exception cref="EvaluationException">The payload cannot be decoded or does not fit the schema.</exception>
+    public IEnumerable<Row> Decode(MemoryMessage message, long timestamp)
+    {
+        if (message.Rows is { } rows)
+        {
+            return rows.Select(r => Convert(r, timestamp));
+        }
+
+        if (message.Row is { } row)
+        {
+            return [Convert(row, timestamp)];
+        }
+
+        Value value;
+        try
+        {
+            value = JsonValueReader.Parse(message.Json.Span);
+        }
+        catch (JsonException e)
+        {
+            throw new EvaluationException($"decode error: invalid JSON: {e.Message}");
+        }
+
+        if (value.Kind != ValueKind.Object)
+        {
+            throw new EvaluationException($"decode error: expected a JSON object, got {value.TypeName}");
+        }
+
+        return [Convert(value.AsObject, timestamp)];
+    }
+
+    private Row Convert(ValueObject fields, long timestamp)
+    {
+        var row = JsonValueReader.ToRow(fields, Schema, timestamp);
+        if (stream.IsSchemaless)
+        {
+            return row;
+        }
+
+        var values = row.Values.Length == columnTypes.Length ? row.Values : Resize(row.Values);
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = ConvertColumn(i, values[i]);
+        }
+
+        return new Row(Schema, values, timestamp);
+    }
+
+    private Value[] Resize(Value[] values)
+    {
+        var resized = new Value[columnTypes.Length];
+        values.CopyTo(resized, 0);
+        return resized;
+    }
+
+    private Value ConvertColumn(int slot, Value value)
+    {
+        if (value.IsNull)
+        {
+            return value;
+        }
+
+        var type = columnTypes[slot];
+        var converted = type.Kind switch
+        {
+            SqlTypeKind.Bigint => value.Kind switch
+            {
+                ValueKind.Integer => value,
+                ValueKind.Float when Math.Floor(value.AsFloat) == value.AsFloat && Math.Abs(value.AsFloat) < 9.2e18 => Value.From((long)value.AsFloat),
+                _ => (Value?)null,
+            },
+            SqlTypeKind.Float => value.Kind switch
+            {
+                ValueKind.Float => value,
+                ValueKind.Integer => Value.From((double)value.AsInteger),
+                _ => null,
+            },
+            SqlTypeKind.String => value.Kind == ValueKind.String ? value : null,
+            SqlTypeKind.Boolean => value.Kind == ValueKind.Boolean ? value : null,
+            SqlTypeKind.Datetime => value.Kind switch
+            {
+                ValueKind.Datetime => value,
+                ValueKind.Integer => Value.FromDatetime(value.AsInteger),
+                ValueKind.Float => Value.FromDatetime((long)value.AsFloat),
+                ValueKind.String when DateTimeOffset.TryParse(value.AsString, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dt)
+                    => Value.FromDatetime(dt.ToUnixTimeMilliseconds()),
+                _ => null,
+            },
+            SqlTypeKind.Bytea => value.Kind switch
+            {
+                ValueKind.Bytes => value,
+                ValueKind.String when TryBase64(value.AsString, out var bytes) => Value.From(bytes),
+                _ => null,
+            },
+            SqlTypeKind.Array => value.Kind == ValueKind.Array ? value : null,
+            SqlTypeKind.Struct => value.Kind == ValueKind.Object ? value : null,
+            _ => value,
+        };
+
+        if (converted is { } ok)
+        {
+            return ok;
+        }
+
+        if (strict[slot])
+        {
+            throw new EvaluationException(
+                $"error in preprocessor: field {stream.Columns[slot].Name} type mismatch: cannot convert {value.Describe()} to {GoTypeName(type)}");
+        }
+
+        return value;
+    }
+
+    private static bool TryBase64(string text, out byte[] bytes)
+    {
+        bytes = new byte[text.Length];
+        if (System.Convert.TryFromBase64String(text, bytes, out var written))
+        {
+            Array.Resize(ref bytes, written);
+            return true;
+        }
+
+        return false;
+    }
+
+    private static string GoTypeName(SqlType type) => type.Kind switch
+    {
+        SqlTypeKind.Bigint => "int64",
+        SqlTypeKind.Float => "float64",
+        SqlTypeKind.String => "string",
+        SqlTypeKind.Boolean => "bool",
+        SqlTypeKind.Datetime => "datetime",
+        SqlTypeKind.Bytea => "bytea",
+        _ => type.ToString(),
+    };
+}

@@ -1,0 +1,207 @@
+using System.Threading.Channels;
+using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
+using EdgeStream.Runtime.Memory;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>A result destination of a running rule.</summary>
+internal interface IRuleSink
+{
+    ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken);
+}
+
+/// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic.</summary>
+internal sealed class MemorySink(MemoryBus bus, string topic) : IRuleSink
+{
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
+        bus.PublishAsync(topic, new MemoryMessage(null, default, emission), cancellationToken);
+}
+
+/// <summary>eKuiper's <c>nop</c> sink: discards results (benchmarks, dry runs).</summary>
+internal sealed class NopSink : IRuleSink
+{
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// One running instance of a stateless rule: a bounded channel from its memory topic, one loop that decodes,
+/// filters and projects each event and hands the result to the sinks. A bad event is counted (and sent as an error
+/// row with <c>sendError</c>) and the loop goes on; stopping drains what the channel already holds.
+/// </summary>
+internal sealed class RuleRunner : IMemorySubscriber, IDisposable
+{
+    private readonly string id;
+    private readonly RulePlan plan;
+    private readonly IReadOnlyList<IRuleSink> sinks;
+    private readonly RuleOptions options;
+    private readonly MemoryBus bus;
+    private readonly string topic;
+    private readonly TimeProvider time;
+    private readonly Channel<MemoryMessage> input;
+    private readonly EvalContext context;
+    private readonly CancellationTokenSource stopping = new();
+    private Task? loop;
+    private long recordsIn;
+    private long recordsOut;
+    private long errors;
+    private string? lastError;
+    private volatile bool failed;
+
+    public RuleRunner(string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time)
+    {
+        this.id = id;
+        this.plan = plan;
+        this.sinks = sinks;
+        this.options = options;
+        this.bus = bus;
+        this.time = time;
+        topic = plan.Source.Option("DATASOURCE")!;
+        input = Channel.CreateBounded<MemoryMessage>(new BoundedChannelOptions(Math.Max(1, options.BufferLength))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        context = plan.Compiler.CreateContext();
+    }
+
+    public void Start()
+    {
+        bus.Add(topic, this);
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>
+    /// Stops taking events, finishes those already taken, and returns when the loop has ended. If
+    /// <paramref name="cancellationToken"/> fires first (a sink that no longer takes results), the rest is abandoned.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        bus.Remove(topic, this);
+        input.Writer.TryComplete();
+        if (loop is null)
+        {
+            return;
+        }
+
+        using (cancellationToken.Register(stopping.Cancel))
+        {
+            await loop.ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => stopping.Dispose();
+
+    public RuleStatus Status(bool running) => new(
+        id,
+        failed ? RuleState.StoppedByError : running ? RuleState.Running : RuleState.Stopped,
+        Interlocked.Read(ref recordsIn),
+        Interlocked.Read(ref recordsOut),
+        Interlocked.Read(ref errors),
+        Volatile.Read(ref lastError));
+
+    public async ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await input.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The rule stopped between the publisher's lookup and this write; it no longer subscribes.
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
+            {
+                await ProcessAsync(message).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // A rule's failure must never reach the host: it is recorded in the rule status.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            failed = true;
+            Volatile.Write(ref lastError, e.Message);
+            bus.Remove(topic, this);
+            input.Writer.TryComplete();
+        }
+    }
+
+    private async ValueTask ProcessAsync(MemoryMessage message)
+    {
+        IEnumerable<Row> rows;
+        try
+        {
+            rows = plan.Decoder.Decode(message, time.GetUtcNow().ToUnixTimeMilliseconds()).ToList();
+        }
+        catch (EvaluationException e)
+        {
+            Interlocked.Increment(ref recordsIn);
+            await ReportAsync(e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var row in rows)
+        {
+            Interlocked.Increment(ref recordsIn);
+            context.SetRow(row);
+            bool pass;
+            try
+            {
+                pass = plan.Filter(context);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!pass)
+            {
+                continue;
+            }
+
+            ValueObject result;
+            try
+            {
+                result = plan.Project(context, options.SendNilField);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+                continue;
+            }
+
+            await EmitAsync([result]).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ReportAsync(string message)
+    {
+        Interlocked.Increment(ref errors);
+        Volatile.Write(ref lastError, message);
+        if (options.SendError)
+        {
+            var error = new ValueObject(1) { ["error"] = Value.From(message) };
+            await EmitAsync([error]).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask EmitAsync(IReadOnlyList<ValueObject> emission)
+    {
+        foreach (var sink in sinks)
+        {
+            await sink.SendAsync(emission, stopping.Token).ConfigureAwait(false);
+        }
+
+        Interlocked.Add(ref recordsOut, emission.Count);
+    }
+}
