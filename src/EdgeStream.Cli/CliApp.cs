@@ -9,6 +9,7 @@ namespace EdgeStream.Cli;
 internal static class CliApp
 {
     public const int Ok = 0;
+    public const int Failed = 1;
     public const int InvalidInput = 2;
 
     private const string Usage = """
@@ -16,9 +17,13 @@ internal static class CliApp
           edgestream parse [--stream "CREATE STREAM …"]… ["<sql>"]
               Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
               given. With --stream declarations it is also bound against them (names, functions, types).
+          edgestream replay [--json] CASE.json…
+              Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
+              PASS name / FAIL name with the difference; with --json, one JSON object per case per line.
           edgestream --help | --version
 
-        exit codes: 0 ok, 2 invalid SQL or arguments (error: line L, column C: message on stderr)
+        exit codes: 0 ok, 1 a replayed case failed, 2 invalid SQL or arguments
+        (error: line L, column C: message on stderr)
         """;
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -40,6 +45,7 @@ internal static class CliApp
             return args[0] switch
             {
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
+                "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };
         }
@@ -49,7 +55,7 @@ internal static class CliApp
         }
     }
 
-    private static int Fail(TextWriter stderr, string message)
+    internal static int Fail(TextWriter stderr, string message)
     {
         stderr.WriteLine("error: " + message);
         return InvalidInput;

@@ -90,3 +90,87 @@ public sealed class CliTests
         Assert.That(error.Trim(), Is.EqualTo("error: line 1, column 10: unexpected identifier `FORM`, expected `FROM`"));
     }
 }
+
+public sealed class ReplayCommandTests
+{
+    private static string Case(string name) => Path.Combine(AppContext.BaseDirectory, "Conformance", "cases", name + ".json");
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(args, new StringReader(string.Empty), stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Test]
+    public void Passing_cases_print_pass_and_exit_zero()
+    {
+        var (code, output, _) = Run("replay", Case("alias_sql__alias_sql"), Case("single_sql__single_sql_rule15"));
+        Assert.That(code, Is.Zero);
+        Assert.That(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "PASS alias_sql__alias_sql", "PASS single_sql__single_sql_rule15" }));
+    }
+
+    [Test]
+    public void A_failing_case_prints_the_difference_and_exits_one()
+    {
+        var folder = Directory.CreateTempSubdirectory();
+        try
+        {
+            // A real case with one expected number changed.
+            var text = File.ReadAllText(Case("single_sql__single_sql_rule15")).Replace("\"col1\": 2", "\"col1\": 3", StringComparison.Ordinal);
+            var path = Path.Combine(folder.FullName, "changed.json");
+            File.WriteAllText(path, text);
+            var (code, output, _) = Run("replay", path);
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(output, Does.StartWith("FAIL single_sql__single_sql_rule15"));
+            Assert.That(output, Does.Contain("""reason:   emission 0 row 0: expected {"col1":3}, got {"col1":2}"""));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public void Json_output_is_one_object_per_case_and_nothing_else()
+    {
+        var (code, output, _) = Run("replay", "--json", Case("single_sql__single_sql_rule15"), Case("window__window_rule2"));
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(lines, Has.Length.EqualTo(2));
+        Assert.That(lines[0], Is.EqualTo("""{"name":"single_sql__single_sql_rule15","status":"pass","pass":true,"expected":[[{"col1":2}]],"actual":[[{"col1":2}]],"reason":null}"""));
+        using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
+        Assert.That(second.RootElement.GetProperty("status").GetString(), Is.EqualTo("fail"));
+        Assert.That(second.RootElement.GetProperty("pass").GetBoolean(), Is.False);
+        Assert.That(second.RootElement.GetProperty("reason").GetString(), Does.Contain("windows"));
+    }
+
+    [Test]
+    public void A_recorded_deviation_does_not_fail_the_run()
+    {
+        var folder = Directory.CreateTempSubdirectory();
+        try
+        {
+            var text = File.ReadAllText(Case("single_sql__single_sql_rule15")).Replace("\"col1\": 2", "\"col1\": 3", StringComparison.Ordinal);
+            text = text.Insert(text.IndexOf('{', StringComparison.Ordinal) + 1, "\"deviation\": \"we differ on purpose\",");
+            var path = Path.Combine(folder.FullName, "deviation.json");
+            File.WriteAllText(path, text);
+            var (code, output, _) = Run("replay", path);
+            Assert.That(code, Is.Zero);
+            Assert.That(output, Does.StartWith("DEVIATION single_sql__single_sql_rule15"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [TestCase]
+    [TestCase("--bogus", "x.json")]
+    [TestCase("does-not-exist.json")]
+    public void Bad_arguments_exit_two(params string[] args)
+    {
+        Assert.That(Run(["replay", .. args]).Code, Is.EqualTo(2));
+    }
+}

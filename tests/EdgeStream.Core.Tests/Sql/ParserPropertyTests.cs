@@ -16,7 +16,8 @@ public sealed class ParserPropertyTests
     private static long Iterations =>
         long.TryParse(Environment.GetEnvironmentVariable("EDGESTREAM_PROPERTY_ITERATIONS"), out var n) && n > 0 ? n : 100_000;
 
-    private static readonly string[] Corpus = Conformance.ConformanceCase.LoadAll().SelectMany(c => c.Ddls.Append(c.Sql)).Distinct().ToArray();
+    private static readonly string[] Corpus = Conformance.FrontEndConformanceTests.LoadAll()
+        .SelectMany(c => c.Streams.Select(s => s.Ddl).Append(c.Sql)).Distinct().ToArray();
 
     [Test]
     public void Printed_statements_parse_back_to_the_same_tree()

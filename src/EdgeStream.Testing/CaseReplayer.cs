@@ -1,0 +1,178 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace EdgeStream.Testing;
+
+/// <summary>Whether a replayed case matched.</summary>
+public enum ReplayStatus
+{
+    /// <summary>The emissions matched.</summary>
+    Pass = 0,
+
+    /// <summary>They did not, or the rule could not run.</summary>
+    Fail,
+
+    /// <summary>They did not, and the case is a recorded deviation from eKuiper (with a reason).</summary>
+    Deviation,
+}
+
+/// <summary>The outcome of replaying one case.</summary>
+public sealed class ReplayResult
+{
+    internal ReplayResult(string name, ReplayStatus status, string expectedJson, string actualJson, string? reason)
+    {
+        Name = name;
+        Status = status;
+        ExpectedJson = expectedJson;
+        ActualJson = actualJson;
+        Reason = reason;
+    }
+
+    /// <summary>The case's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Pass, fail or deviation.</summary>
+    public ReplayStatus Status { get; }
+
+    /// <summary>Whether it passed.</summary>
+    public bool Passed => Status == ReplayStatus.Pass;
+
+    /// <summary>The expected emissions, compact JSON.</summary>
+    public string ExpectedJson { get; }
+
+    /// <summary>The actual emissions, compact JSON encoded like the expected ones.</summary>
+    public string ActualJson { get; }
+
+    /// <summary>Why it did not pass (the first difference, the rule's error, or the deviation's reason); null on a pass.</summary>
+    public string? Reason { get; }
+
+    /// <summary>This result marked as a recorded deviation, when it failed.</summary>
+    /// <param name="reason">Why EdgeStream deliberately differs.</param>
+    /// <returns>The marked result, or this one if it passed.</returns>
+    public ReplayResult AsDeviation(string reason) =>
+        Passed ? this : new ReplayResult(Name, ReplayStatus.Deviation, ExpectedJson, ActualJson, $"deviation: {reason} ({Reason})");
+}
+
+/// <summary>
+/// Replays a <see cref="ConformanceCase"/> through a fresh <see cref="EdgeStreamEngine"/>: declares its streams as
+/// memory streams, creates the rule with a memory sink, publishes every event in arrival order (merged across streams,
+/// ties in declaration order), stops the rule (which finishes every event it took) and compares the emissions.
+/// </summary>
+/// <remarks>
+/// This replays rules without timers exactly. Cases that need the mock clock (windows, event time) or tables are
+/// reported as failing until the engine runs them; the clock-driven replay comes with the windows.
+/// </remarks>
+public static class CaseReplayer
+{
+    private const string OutputTopic = "edgestream-replay-output";
+
+    /// <summary>Replays one case.</summary>
+    /// <param name="conformanceCase">The case.</param>
+    /// <param name="cancellationToken">Cancels the replay.</param>
+    /// <returns>The outcome; never throws for a failing case.</returns>
+    public static async Task<ReplayResult> ReplayAsync(ConformanceCase conformanceCase, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(conformanceCase);
+        var result = await ReplayCoreAsync(conformanceCase, cancellationToken).ConfigureAwait(false);
+        return conformanceCase.Deviation is { } reason ? result.AsDeviation(reason) : result;
+    }
+
+    private static async Task<ReplayResult> ReplayCoreAsync(ConformanceCase conformanceCase, CancellationToken cancellationToken)
+    {
+        var expected = ResultJson.Compact(conformanceCase.Expected);
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        var engine = new EdgeStreamEngine();
+        await using (engine.ConfigureAwait(false))
+        {
+            using var stop = new CancellationTokenSource();
+            try
+            {
+                if (conformanceCase.Options.IsEventTime)
+                {
+                    return Fail("event time is not implemented yet");
+                }
+
+                if (conformanceCase.Streams.Any(s => s.Kind is not null))
+                {
+                    return Fail("tables are not implemented yet");
+                }
+
+                foreach (var stream in conformanceCase.Streams)
+                {
+                    engine.Execute(stream.Ddl.Replace("TYPE=\"mock\"", "TYPE=\"memory\"", StringComparison.OrdinalIgnoreCase));
+                }
+
+                var rule = new RuleDefinition("replay", conformanceCase.Sql);
+                rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = OutputTopic }));
+                rule.Options.SendError = conformanceCase.Options.SendError;
+                var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
+                await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
+
+                var events = conformanceCase.Streams
+                    .SelectMany((s, order) => s.Events.Select((e, index) => (Event: e, Order: order, Index: index, Stream: s.Name)))
+                    .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order);
+                foreach (var e in events)
+                {
+                    await engine.Memory.PublishJsonAsync(Topic(conformanceCase, e.Stream), Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                }
+
+                await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
+                while (output.TryRead(out var emission))
+                {
+                    emissions.Add(emission);
+                }
+            }
+            catch (Exception e) when (e is SqlException or ArgumentException or KeyNotFoundException)
+            {
+                return Fail("rule refused: " + e.Message);
+            }
+        }
+
+        // As eKuiper's test driver: trailing empty emissions beyond the expected ones are dropped.
+        var expectedCount = conformanceCase.Expected.GetArrayLength();
+        while (expectedCount > 0 && emissions.Count > expectedCount && emissions[^1].Count == 0)
+        {
+            emissions.RemoveAt(emissions.Count - 1);
+        }
+
+        var actual = ResultJson.Write(emissions);
+        using var actualDoc = JsonDocument.Parse(actual);
+        var difference = EmissionComparer.Compare(conformanceCase.Expected, actualDoc.RootElement, RowOrderMatters(conformanceCase.Sql));
+        return new ReplayResult(conformanceCase.Name, difference is null ? ReplayStatus.Pass : ReplayStatus.Fail, expected, actual, difference);
+
+        ReplayResult Fail(string reason) => new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", reason);
+    }
+
+    /// <summary>The memory topic of a case's stream: its DATASOURCE.</summary>
+    private static string Topic(ConformanceCase c, string stream)
+    {
+        var ddl = c.Streams.First(s => s.Name == stream).Ddl;
+        var match = Regex.Match(ddl, "DATASOURCE\\s*=\\s*\"([^\"]*)\"", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        return match.Success ? match.Groups[1].Value : stream;
+    }
+
+    /// <summary>
+    /// Rows keep their order unless the statement groups by keys without ORDER BY (eKuiper leaves the order of groups
+    /// unspecified).
+    /// </summary>
+    internal static bool RowOrderMatters(string sql)
+    {
+        var group = Regex.Match(sql, @"\bGROUP\s+BY\b(.*?)(\bHAVING\b|\bORDER\s+BY\b|\bLIMIT\b|$)", RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.CultureInvariant);
+        if (!group.Success || Regex.IsMatch(sql, @"\bORDER\s+BY\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant))
+        {
+            return true;
+        }
+
+        var depth = 0;
+        var items = 1;
+        foreach (var c in group.Groups[1].Value)
+        {
+            depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+            items += c == ',' && depth == 0 ? 1 : 0;
+        }
+
+        var onlyWindow = items == 1 && Regex.IsMatch(group.Groups[1].Value, @"^\s*\w*window\s*\(", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        return onlyWindow;
+    }
+}

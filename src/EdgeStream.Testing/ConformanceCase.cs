@@ -1,0 +1,164 @@
+using System.Text.Json;
+
+namespace EdgeStream.Testing;
+
+/// <summary>
+/// One replayable case: stream declarations with their events, a rule's SQL and options, and the emissions the
+/// rule must produce. The format is the one of EdgeStream's conformance corpus (derived from eKuiper's rule tests);
+/// unknown fields are ignored.
+/// </summary>
+public sealed class ConformanceCase
+{
+    private ConformanceCase(string name, string sql, IReadOnlyList<CaseSource> streams, CaseOptions options, JsonElement expected, string? deviation)
+    {
+        Deviation = deviation;
+        Name = name;
+        Sql = sql;
+        Streams = streams;
+        Options = options;
+        Expected = expected;
+    }
+
+    /// <summary>The case's unique name.</summary>
+    public string Name { get; }
+
+    /// <summary>The rule's SELECT statement.</summary>
+    public string Sql { get; }
+
+    /// <summary>The streams and tables, in the order the case declares them.</summary>
+    public IReadOnlyList<CaseSource> Streams { get; }
+
+    /// <summary>The rule options that change results.</summary>
+    public CaseOptions Options { get; }
+
+    /// <summary>The expected emissions: a JSON array with one array of row objects per sink emission.</summary>
+    public JsonElement Expected { get; }
+
+    /// <summary>
+    /// When set (the case's <c>"deviation"</c> field), why EdgeStream deliberately gives other results than the
+    /// expected ones; a failing replay then counts as a recorded deviation rather than a failure.
+    /// </summary>
+    public string? Deviation { get; }
+
+    /// <summary>Reads a case file.</summary>
+    /// <param name="path">The JSON file.</param>
+    /// <returns>The case.</returns>
+    /// <exception cref="FormatException">The file is not a valid case.</exception>
+    public static ConformanceCase Load(string path) => Parse(File.ReadAllText(path), Path.GetFileNameWithoutExtension(path));
+
+    /// <summary>Parses a case from its JSON text.</summary>
+    /// <param name="json">The case document.</param>
+    /// <param name="fallbackName">The name to use when the document has none.</param>
+    /// <returns>The case.</returns>
+    /// <exception cref="FormatException">The text is not a valid case.</exception>
+    public static ConformanceCase Parse(string json, string fallbackName = "case")
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            var name = root.TryGetProperty("name", out var n) ? n.GetString() ?? fallbackName : fallbackName;
+            var streams = new List<CaseSource>();
+            foreach (var s in root.GetProperty("streams").EnumerateObject())
+            {
+                var events = new List<CaseEvent>();
+                if (s.Value.TryGetProperty("events", out var list))
+                {
+                    foreach (var e in list.EnumerateArray())
+                    {
+                        events.Add(new CaseEvent(e.GetProperty("ts").GetInt64(), e.GetProperty("data").GetRawText()));
+                    }
+                }
+
+                var kind = s.Value.TryGetProperty("kind", out var k) ? k.GetString() : null;
+                streams.Add(new CaseSource(s.Name, s.Value.GetProperty("ddl").GetString()!, events, kind));
+            }
+
+            var options = root.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Object ? o : default;
+            bool Flag(string key) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True;
+            long Number(string key) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(key, out var v) && v.TryGetInt64(out var l) ? l : 0;
+            var caseOptions = new CaseOptions(Flag("sendError"), Flag("isEventTime"), Number("lateTolerance"));
+            var deviation = root.TryGetProperty("deviation", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+            return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new FormatException($"not a conformance case: {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>A stream (or table) of a case: its declaration and its events (named for what it is, a source of the rule).</summary>
+public sealed class CaseSource
+{
+    /// <summary>Creates a stream of a case.</summary>
+    /// <param name="name">The stream's name.</param>
+    /// <param name="ddl">Its <c>CREATE STREAM</c> / <c>CREATE TABLE</c>.</param>
+    /// <param name="events">Its events in the case's order.</param>
+    /// <param name="kind">For tables, how the case feeds them (<c>scan_table</c>, <c>lookup_file_table</c>); else null.</param>
+    public CaseSource(string name, string ddl, IReadOnlyList<CaseEvent> events, string? kind)
+    {
+        Name = name;
+        Ddl = ddl;
+        Events = events;
+        Kind = kind;
+    }
+
+    /// <summary>The stream's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Its <c>CREATE STREAM</c> / <c>CREATE TABLE</c>.</summary>
+    public string Ddl { get; }
+
+    /// <summary>Its events in the case's order.</summary>
+    public IReadOnlyList<CaseEvent> Events { get; }
+
+    /// <summary>For tables, how the case feeds them (<c>scan_table</c>, <c>lookup_file_table</c>); else null.</summary>
+    public string? Kind { get; }
+}
+
+/// <summary>An event of a case.</summary>
+public sealed class CaseEvent
+{
+    /// <summary>Creates an event.</summary>
+    /// <param name="timestamp">Arrival time, Unix milliseconds on the case's clock.</param>
+    /// <param name="json">The payload, a JSON object.</param>
+    public CaseEvent(long timestamp, string json)
+    {
+        Timestamp = timestamp;
+        Json = json;
+    }
+
+    /// <summary>Arrival time, Unix milliseconds on the case's clock.</summary>
+    public long Timestamp { get; }
+
+    /// <summary>The payload, a JSON object.</summary>
+    public string Json { get; }
+}
+
+/// <summary>The options of a case that change results.</summary>
+public sealed class CaseOptions
+{
+    /// <summary>Creates case options.</summary>
+    /// <param name="sendError">eKuiper's <c>sendError</c>.</param>
+    /// <param name="isEventTime">eKuiper's <c>isEventTime</c>.</param>
+    /// <param name="lateTolerance">eKuiper's <c>lateTolerance</c>, ms.</param>
+    public CaseOptions(bool sendError, bool isEventTime, long lateTolerance)
+    {
+        SendError = sendError;
+        IsEventTime = isEventTime;
+        LateTolerance = lateTolerance;
+    }
+
+    /// <summary>eKuiper's <c>sendError</c>: runtime errors become <c>{"error": …}</c> rows.</summary>
+    public bool SendError { get; }
+
+    /// <summary>eKuiper's <c>isEventTime</c>.</summary>
+    public bool IsEventTime { get; }
+
+    /// <summary>eKuiper's <c>lateTolerance</c>, ms.</summary>
+    public long LateTolerance { get; }
+}
