@@ -46,6 +46,10 @@ internal sealed class RowSchema
 
     public bool TryGetSlot(string name, out int slot) => slots.TryGetValue(name, out slot);
 
+    /// <summary>Looks a name up without allocating a string for it (the decoders' hot path).</summary>
+    public bool TryGetSlot(ReadOnlySpan<char> name, out int slot) =>
+        slots.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out slot);
+
     /// <summary>The slot of <paramref name="name"/>, adding it to a growing schema; -1 for an unknown name of a fixed one.</summary>
     public int GetOrAdd(string name)
     {

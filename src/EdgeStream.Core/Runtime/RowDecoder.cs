@@ -33,53 +33,47 @@ internal sealed class RowDecoder
 
     public RowSchema Schema { get; }
 
-    /// <summary>The rows of one memory message (an emission of another rule carries several).</summary>
+    /// <summary>Decodes a message that carries one event (a row or a JSON payload).</summary>
     /// <exception cref="EvaluationException">The payload cannot be decoded or does not fit the schema.</exception>
-    public IEnumerable<Row> Decode(MemoryMessage message, long timestamp)
+    public Row DecodeOne(MemoryMessage message, long timestamp)
     {
-        if (message.Rows is { } rows)
-        {
-            return rows.Select(r => Convert(r, timestamp));
-        }
-
         if (message.Row is { } row)
         {
-            return [Convert(row, timestamp)];
+            return Convert(row, timestamp);
         }
 
-        Value value;
+        Row decoded;
         try
         {
-            value = JsonValueReader.Parse(message.Json.Span);
+            decoded = JsonValueReader.ReadRow(message.Json.Span, Schema, timestamp);
         }
         catch (JsonException e)
         {
             throw new EvaluationException($"decode error: invalid JSON: {e.Message}");
         }
 
-        if (value.Kind != ValueKind.Object)
-        {
-            throw new EvaluationException($"decode error: expected a JSON object, got {value.TypeName}");
-        }
-
-        return [Convert(value.AsObject, timestamp)];
+        return stream.IsSchemaless ? decoded : ConvertColumns(decoded);
     }
+
+    /// <summary>Decodes one row of an emission another rule published (a rule pipeline).</summary>
+    /// <exception cref="EvaluationException">The row does not fit the schema.</exception>
+    public Row DecodeRow(ValueObject fields, long timestamp) => Convert(fields, timestamp);
 
     private Row Convert(ValueObject fields, long timestamp)
     {
         var row = JsonValueReader.ToRow(fields, Schema, timestamp);
-        if (stream.IsSchemaless)
-        {
-            return row;
-        }
+        return stream.IsSchemaless ? row : ConvertColumns(row);
+    }
 
+    private Row ConvertColumns(Row row)
+    {
         var values = row.Values.Length == columnTypes.Length ? row.Values : Resize(row.Values);
         for (var i = 0; i < values.Length; i++)
         {
             values[i] = ConvertColumn(i, values[i]);
         }
 
-        return new Row(Schema, values, timestamp);
+        return ReferenceEquals(values, row.Values) ? row : new Row(Schema, values, row.Timestamp);
     }
 
     private Value[] Resize(Value[] values)

@@ -137,51 +137,75 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     private async ValueTask ProcessAsync(MemoryMessage message)
     {
-        IEnumerable<Row> rows;
+        var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (message.Rows is { } rows)
+        {
+            foreach (var fields in rows)
+            {
+                Interlocked.Increment(ref recordsIn);
+                Row decoded;
+                try
+                {
+                    decoded = plan.Decoder.DecodeRow(fields, timestamp);
+                }
+                catch (EvaluationException e)
+                {
+                    await ReportAsync(e.Message).ConfigureAwait(false);
+                    continue;
+                }
+
+                await ProcessRowAsync(decoded).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        Interlocked.Increment(ref recordsIn);
+        Row row;
         try
         {
-            rows = plan.Decoder.Decode(message, time.GetUtcNow().ToUnixTimeMilliseconds()).ToList();
+            row = plan.Decoder.DecodeOne(message, timestamp);
         }
         catch (EvaluationException e)
         {
-            Interlocked.Increment(ref recordsIn);
             await ReportAsync(e.Message).ConfigureAwait(false);
             return;
         }
 
-        foreach (var row in rows)
+        await ProcessRowAsync(row).ConfigureAwait(false);
+    }
+
+    private async ValueTask ProcessRowAsync(Row row)
+    {
+        context.SetRow(row);
+        bool pass;
+        try
         {
-            Interlocked.Increment(ref recordsIn);
-            context.SetRow(row);
-            bool pass;
-            try
-            {
-                pass = plan.Filter(context);
-            }
-            catch (EvaluationException e)
-            {
-                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
-                continue;
-            }
-
-            if (!pass)
-            {
-                continue;
-            }
-
-            ValueObject result;
-            try
-            {
-                result = plan.Project(context, options.SendNilField);
-            }
-            catch (EvaluationException e)
-            {
-                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
-                continue;
-            }
-
-            await EmitAsync([result]).ConfigureAwait(false);
+            pass = plan.Filter(context);
         }
+        catch (EvaluationException e)
+        {
+            await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        if (!pass)
+        {
+            return;
+        }
+
+        ValueObject result;
+        try
+        {
+            result = plan.Project(context, options.SendNilField);
+        }
+        catch (EvaluationException e)
+        {
+            await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await EmitAsync([result]).ConfigureAwait(false);
     }
 
     private async ValueTask ReportAsync(string message)

@@ -30,38 +30,93 @@ internal static class JsonValueReader
     public static Value Parse(string json) => Parse(System.Text.Encoding.UTF8.GetBytes(json));
 
     /// <summary>
-    /// Decodes a JSON object into a row of <paramref name="schema"/>: each key to its slot (added to a growing
-    /// schema; ignored by a fixed one).
+    /// Decodes a JSON object straight into a row of <paramref name="schema"/>: each key to its slot (added to a growing
+    /// schema; ignored by a fixed one), known keys looked up without allocating.
     /// </summary>
     public static Row ReadRow(ReadOnlySpan<byte> utf8, RowSchema schema, long timestamp)
     {
-        var value = Parse(utf8);
-        if (value.Kind != ValueKind.Object)
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            throw new JsonException($"expected a JSON object, got {value.TypeName}");
+            throw new JsonException(reader.TokenType == JsonTokenType.None
+                ? "empty JSON document"
+                : $"expected a JSON object, got {reader.TokenType}");
         }
 
-        return ToRow(value.AsObject, schema, timestamp);
+        var values = new Value[Math.Max(schema.Count, 4)];
+        var size = 0;
+        Span<char> buffer = stackalloc char[128];
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var slot = SlotOf(ref reader, schema, buffer);
+            reader.Read();
+            var value = ReadValue(ref reader);
+            if (slot < 0)
+            {
+                continue;
+            }
+
+            if (slot >= values.Length)
+            {
+                Array.Resize(ref values, Math.Max(slot + 1, values.Length * 2));
+            }
+
+            values[slot] = value;
+            size = Math.Max(size, slot + 1);
+        }
+
+        if (reader.Read())
+        {
+            throw new JsonException($"unexpected data after the JSON object at byte {reader.TokenStartIndex}");
+        }
+
+        if (values.Length != size)
+        {
+            Array.Resize(ref values, size);
+        }
+
+        return new Row(schema, values, timestamp);
+    }
+
+    private static int SlotOf(ref Utf8JsonReader reader, RowSchema schema, scoped Span<char> buffer)
+    {
+        var length = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (length <= buffer.Length && !reader.ValueIsEscaped)
+        {
+            var written = reader.CopyString(buffer);
+            if (schema.TryGetSlot(buffer[..written], out var known))
+            {
+                return known;
+            }
+        }
+
+        return schema.GetOrAdd(reader.GetString()!);
     }
 
     public static Row ToRow(ValueObject fields, RowSchema schema, long timestamp)
     {
-        var slots = new List<(int Slot, Value Value)>(fields.Count);
+        var values = new Value[Math.Max(schema.Count, fields.Count)];
         var size = 0;
         foreach (var (name, v) in fields.Fields)
         {
             var slot = schema.GetOrAdd(name);
-            if (slot >= 0)
+            if (slot < 0)
             {
-                slots.Add((slot, v));
-                size = Math.Max(size, slot + 1);
+                continue;
             }
+
+            if (slot >= values.Length)
+            {
+                Array.Resize(ref values, Math.Max(slot + 1, values.Length * 2));
+            }
+
+            values[slot] = v;
+            size = Math.Max(size, slot + 1);
         }
 
-        var values = new Value[size];
-        foreach (var (slot, v) in slots)
+        if (values.Length != size)
         {
-            values[slot] = v;
+            Array.Resize(ref values, size);
         }
 
         return new Row(schema, values, timestamp);
