@@ -33,6 +33,37 @@ internal sealed class RowDecoder
 
     public RowSchema Schema { get; }
 
+    /// <summary>Decodes a message that carries one event; false with the error's text when it cannot be.</summary>
+    public bool TryDecodeOne(MemoryMessage message, long timestamp, out Row row, out string error)
+    {
+        // Written out rather than through a shared helper taking a delegate: this runs per event, allocation-free.
+        try
+        {
+            (row, error) = (DecodeOne(message, timestamp), string.Empty);
+            return true;
+        }
+        catch (EvaluationException e)
+        {
+            (row, error) = (null!, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Decodes one row of another rule's emission; false with the error's text when it does not fit.</summary>
+    public bool TryDecodeRow(ValueObject fields, long timestamp, out Row row, out string error)
+    {
+        try
+        {
+            (row, error) = (Convert(fields, timestamp), string.Empty);
+            return true;
+        }
+        catch (EvaluationException e)
+        {
+            (row, error) = (null!, e.Message);
+            return false;
+        }
+    }
+
     /// <summary>Decodes a message that carries one event (a row or a JSON payload).</summary>
     /// <exception cref="EvaluationException">The payload cannot be decoded or does not fit the schema.</exception>
     public Row DecodeOne(MemoryMessage message, long timestamp)
@@ -54,10 +85,6 @@ internal sealed class RowDecoder
 
         return stream.IsSchemaless ? decoded : ConvertColumns(decoded);
     }
-
-    /// <summary>Decodes one row of an emission another rule published (a rule pipeline).</summary>
-    /// <exception cref="EvaluationException">The row does not fit the schema.</exception>
-    public Row DecodeRow(ValueObject fields, long timestamp) => Convert(fields, timestamp);
 
     private Row Convert(ValueObject fields, long timestamp)
     {

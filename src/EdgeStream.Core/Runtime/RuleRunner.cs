@@ -142,37 +142,19 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             foreach (var fields in rows)
             {
-                Interlocked.Increment(ref recordsIn);
-                Row decoded;
-                try
-                {
-                    decoded = plan.Decoder.DecodeRow(fields, timestamp);
-                }
-                catch (EvaluationException e)
-                {
-                    await ReportAsync(e.Message).ConfigureAwait(false);
-                    continue;
-                }
-
-                await ProcessRowAsync(decoded).ConfigureAwait(false);
+                await ProcessDecodedAsync(plan.Decoder.TryDecodeRow(fields, timestamp, out var row, out var error), row, error).ConfigureAwait(false);
             }
 
             return;
         }
 
-        Interlocked.Increment(ref recordsIn);
-        Row row;
-        try
-        {
-            row = plan.Decoder.DecodeOne(message, timestamp);
-        }
-        catch (EvaluationException e)
-        {
-            await ReportAsync(e.Message).ConfigureAwait(false);
-            return;
-        }
+        await ProcessDecodedAsync(plan.Decoder.TryDecodeOne(message, timestamp, out var one, out var failure), one, failure).ConfigureAwait(false);
+    }
 
-        await ProcessRowAsync(row).ConfigureAwait(false);
+    private ValueTask ProcessDecodedAsync(bool decoded, Row row, string error)
+    {
+        Interlocked.Increment(ref recordsIn);
+        return decoded ? ProcessRowAsync(row) : ReportAsync(error);
     }
 
     private async ValueTask ProcessRowAsync(Row row)

@@ -50,19 +50,7 @@ internal static class JsonValueReader
         {
             var slot = SlotOf(ref reader, schema, buffer);
             reader.Read();
-            var value = ReadValue(ref reader);
-            if (slot < 0)
-            {
-                continue;
-            }
-
-            if (slot >= values.Length)
-            {
-                Array.Resize(ref values, Math.Max(slot + 1, values.Length * 2));
-            }
-
-            values[slot] = value;
-            size = Math.Max(size, slot + 1);
+            Put(ref values, ref size, slot, ReadValue(ref reader));
         }
 
         if (reader.Read())
@@ -76,6 +64,23 @@ internal static class JsonValueReader
         }
 
         return new Row(schema, values, timestamp);
+    }
+
+    /// <summary>Stores a value at its slot (a negative slot, a name the schema does not take, is skipped), growing the array.</summary>
+    private static void Put(ref Value[] values, ref int size, int slot, Value value)
+    {
+        if (slot < 0)
+        {
+            return;
+        }
+
+        if (slot >= values.Length)
+        {
+            Array.Resize(ref values, Math.Max(slot + 1, values.Length * 2));
+        }
+
+        values[slot] = value;
+        size = Math.Max(size, slot + 1);
     }
 
     private static int SlotOf(ref Utf8JsonReader reader, RowSchema schema, scoped Span<char> buffer)
@@ -99,19 +104,7 @@ internal static class JsonValueReader
         var size = 0;
         foreach (var (name, v) in fields.Fields)
         {
-            var slot = schema.GetOrAdd(name);
-            if (slot < 0)
-            {
-                continue;
-            }
-
-            if (slot >= values.Length)
-            {
-                Array.Resize(ref values, Math.Max(slot + 1, values.Length * 2));
-            }
-
-            values[slot] = v;
-            size = Math.Max(size, slot + 1);
+            Put(ref values, ref size, schema.GetOrAdd(name), v);
         }
 
         if (values.Length != size)
