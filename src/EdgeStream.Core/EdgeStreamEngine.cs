@@ -20,6 +20,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 {
     private readonly StreamCatalog catalog = new();
     private readonly Dictionary<string, RuleEntry> rules = new(StringComparer.Ordinal);
+
+    // Read by publishers without taking the management lock.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
     private bool disposed;
@@ -51,6 +54,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             {
                 case CreateStreamStatement create:
                     catalog.Add(create);
+                    streamTopics[create.Name] = RuleRunner.StreamTopic(create.Name);
                     break;
                 case DropStatement drop:
                     Drop(drop);
@@ -75,7 +79,34 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
 
         catalog.Remove(drop.Name);
+        streamTopics.TryRemove(drop.Name, out _);
     }
+
+    /// <summary>
+    /// Pushes one event into a declared stream, whatever its <c>TYPE</c>: every running rule that reads the stream
+    /// receives it. (A <c>memory</c> stream also receives what is published to its topic on <see cref="Memory"/>;
+    /// streams of other types receive only pushed events until their connector is available.)
+    /// </summary>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="row">The event's fields as plain values.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the event.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishAsync(string stream, IReadOnlyDictionary<string, object?> row, CancellationToken cancellationToken = default) =>
+        Memory.PublishAsync(StreamTopic(stream), row, cancellationToken);
+
+    /// <summary>Pushes one JSON object payload into a declared stream, as <see cref="PublishAsync"/>.</summary>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="json">UTF-8 JSON; a malformed payload is counted and reported by the reading rules.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the event.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishJsonAsync(string stream, ReadOnlyMemory<byte> json, CancellationToken cancellationToken = default) =>
+        Memory.PublishJsonAsync(StreamTopic(stream), json, cancellationToken);
+
+    /// <summary>The internal topic a stream's rules read pushed events from; not reachable as a memory topic name.</summary>
+    private string StreamTopic(string stream) =>
+        streamTopics.TryGetValue(stream, out var topic) ? topic : throw new KeyNotFoundException($"no stream is named `{stream}`");
 
     /// <summary>Checks a rule as <see cref="CreateRuleAsync"/> would, without adding it.</summary>
     /// <param name="rule">The rule.</param>
@@ -250,19 +281,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         var select = SqlParser.ParseSelect(rule.Sql);
         var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
-        var source = bound.Sources[0].Definition;
-        var type = source.Option("TYPE") ?? "mqtt";
-        if (!type.Equals("memory", StringComparison.OrdinalIgnoreCase))
-        {
-            throw BindError.At(select.From.Span, SqlErrorCode.InvalidUse,
-                $"stream `{source.Name}` has TYPE=\"{type}\"; only memory streams can run yet");
-        }
-
-        if (source.Option("DATASOURCE") is not { Length: > 0 })
-        {
-            throw BindError.At(select.From.Span, SqlErrorCode.InvalidUse, $"memory stream `{source.Name}` needs DATASOURCE (its topic)");
-        }
-
         var plan = RulePlan.Create(bound);
         var sinks = rule.Actions.Select(CreateSink).ToList();
         return (plan, sinks);

@@ -55,8 +55,8 @@ public sealed class ReplayResult
 }
 
 /// <summary>
-/// Replays a <see cref="ConformanceCase"/> through a fresh <see cref="EdgeStreamEngine"/>: declares its streams as
-/// memory streams, creates the rule with a memory sink, publishes every event in arrival order (merged across streams,
+/// Replays a <see cref="ConformanceCase"/> through a fresh <see cref="EdgeStreamEngine"/>: declares its streams,
+/// creates the rule with a memory sink, pushes every event into its stream in arrival order (merged across streams,
 /// ties in declaration order), stops the rule (which finishes every event it took) and compares the emissions.
 /// </summary>
 /// <remarks>
@@ -100,7 +100,7 @@ public static class CaseReplayer
 
                 foreach (var stream in conformanceCase.Streams)
                 {
-                    engine.Execute(stream.Ddl.Replace("TYPE=\"mock\"", "TYPE=\"memory\"", StringComparison.OrdinalIgnoreCase));
+                    engine.Execute(stream.Ddl);
                 }
 
                 var rule = new RuleDefinition("replay", conformanceCase.Sql);
@@ -114,7 +114,7 @@ public static class CaseReplayer
                     .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order);
                 foreach (var e in events)
                 {
-                    await engine.Memory.PublishJsonAsync(Topic(conformanceCase, e.Stream), Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                    await engine.PublishJsonAsync(e.Stream, Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
                 }
 
                 await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
@@ -142,14 +142,6 @@ public static class CaseReplayer
         return new ReplayResult(conformanceCase.Name, difference is null ? ReplayStatus.Pass : ReplayStatus.Fail, expected, actual, difference);
 
         ReplayResult Fail(string reason) => new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", reason);
-    }
-
-    /// <summary>The memory topic of a case's stream: its DATASOURCE.</summary>
-    private static string Topic(ConformanceCase c, string stream)
-    {
-        var ddl = c.Streams.First(s => s.Name == stream).Ddl;
-        var match = Regex.Match(ddl, "DATASOURCE\\s*=\\s*\"([^\"]*)\"", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-        return match.Success ? match.Groups[1].Value : stream;
     }
 
     /// <summary>

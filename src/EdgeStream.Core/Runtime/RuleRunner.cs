@@ -36,7 +36,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly IReadOnlyList<IRuleSink> sinks;
     private readonly RuleOptions options;
     private readonly MemoryBus bus;
-    private readonly string topic;
+    private readonly string[] topics;
     private readonly TimeProvider time;
     private readonly Channel<MemoryMessage> input;
     private readonly EvalContext context;
@@ -56,7 +56,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         this.options = options;
         this.bus = bus;
         this.time = time;
-        topic = plan.Source.Option("DATASOURCE")!;
+        var source = plan.Source;
+        var memoryTopic = string.Equals(source.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? source.Option("DATASOURCE") : null;
+        topics = memoryTopic is { Length: > 0 } ? [StreamTopic(source.Name), memoryTopic] : [StreamTopic(source.Name)];
         input = Channel.CreateBounded<MemoryMessage>(new BoundedChannelOptions(Math.Max(1, options.BufferLength))
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -67,7 +69,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public void Start()
     {
-        bus.Add(topic, this);
+        foreach (var topic in topics)
+        {
+            bus.Add(topic, this);
+        }
+
         loop = Task.Run(RunAsync);
     }
 
@@ -77,7 +83,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        bus.Remove(topic, this);
+        Unsubscribe();
         input.Writer.TryComplete();
         if (loop is null)
         {
@@ -91,6 +97,17 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     }
 
     public void Dispose() => stopping.Dispose();
+
+    /// <summary>The bus topic of events pushed to a stream by name; the control character keeps it apart from user topics.</summary>
+    internal static string StreamTopic(string stream) => "\u0001stream/" + stream.ToUpperInvariant();
+
+    private void Unsubscribe()
+    {
+        foreach (var topic in topics)
+        {
+            bus.Remove(topic, this);
+        }
+    }
 
     public RuleStatus Status(bool running) => new(
         id,
@@ -130,7 +147,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             failed = true;
             Volatile.Write(ref lastError, e.Message);
-            bus.Remove(topic, this);
+            Unsubscribe();
             input.Writer.TryComplete();
         }
     }
