@@ -17,12 +17,17 @@ internal static class CliApp
           edgestream parse [--stream "CREATE STREAM …"]… ["<sql>"]
               Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
               given. With --stream declarations it is also bound against them (names, functions, types).
+          edgestream run (--sql "SELECT …" | RULE.json) [--stream "CREATE …"]… [--input [NAME=]FILE.jsonl]…
+                         [--config FILE.json] [--duration S] [--max-events N] [--drain-timeout S] [--print]
+              Runs one rule over JSON lines (one object per line; standard input when no --input). Without actions
+              (or with --print) each emission goes to standard output as one JSON line. `ready` goes to standard
+              error once the rule runs; malformed lines are reported there with their line number and skipped.
           edgestream replay [--json] CASE.json…
               Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
               PASS name / FAIL name with the difference; with --json, one JSON object per case per line.
           edgestream --help | --version
 
-        exit codes: 0 ok, 1 a replayed case failed, 2 invalid SQL or arguments
+        exit codes: 0 ok, 1 a replayed case failed or run could not deliver everything, 2 invalid SQL or arguments
         (error: line L, column C: message on stderr)
         """;
 
@@ -46,6 +51,7 @@ internal static class CliApp
             {
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
                 "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
+                "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };
         }

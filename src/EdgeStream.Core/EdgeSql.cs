@@ -40,6 +40,16 @@ public static class EdgeSql
         return Print(statement);
     }
 
+    /// <summary>The streams and tables a SELECT reads: the FROM one first, then each JOIN's, as written.</summary>
+    /// <param name="sql">A SELECT statement.</param>
+    /// <returns>The names.</returns>
+    /// <exception cref="SqlException">The text is not a valid SELECT.</exception>
+    public static IReadOnlyList<string> SourcesOf(string sql)
+    {
+        var select = SqlParser.ParseSelect(sql);
+        return [select.From.Name, .. select.Joins.Select(j => j.Table.Name)];
+    }
+
     private static string Print(Statement statement)
     {
         try

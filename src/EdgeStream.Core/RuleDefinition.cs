@@ -31,6 +31,28 @@ public sealed class RuleDefinition
 
     /// <summary>Whether the rule starts as soon as it is created (eKuiper's <c>triggered</c>, default true).</summary>
     public bool Triggered { get; set; } = true;
+
+    /// <summary>
+    /// The eKuiper rule options given in the rule JSON that this version accepts but does not apply yet
+    /// (<c>isEventTime</c>, <c>qos</c>…), so a caller can warn about them. Empty for rules built in code.
+    /// </summary>
+    public IReadOnlyList<string> UnsupportedOptions { get; internal set; } = [];
+
+    /// <summary>
+    /// Reads eKuiper's rule JSON: <c>{"id": "r1", "sql": "SELECT …", "actions": [{"memory": {"topic": "out"}}],
+    /// "options": {"sendError": true}, "triggered": true}</c>. Every option name eKuiper documents is accepted;
+    /// those not applied yet are listed in <see cref="UnsupportedOptions"/>. Action property values that are not
+    /// strings are kept as their JSON text.
+    /// </summary>
+    /// <param name="json">The rule JSON.</param>
+    /// <returns>The rule definition.</returns>
+    /// <exception cref="FormatException">The JSON is malformed, lacks <c>id</c> or <c>sql</c>, or names a property or
+    /// option eKuiper does not know (the message names the closest known one).</exception>
+    public static RuleDefinition FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return RuleJson.Parse(json);
+    }
 }
 
 /// <summary>One action of a rule: a sink type (<c>memory</c>, <c>nop</c>…) and its properties.</summary>

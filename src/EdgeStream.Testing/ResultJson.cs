@@ -38,6 +38,21 @@ public static class ResultJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>Encodes one emission as a JSON array of row objects (one line of <c>edgestream run</c> output).</summary>
+    /// <param name="emission">The rows of one emission.</param>
+    /// <returns>Compact JSON.</returns>
+    public static string WriteEmission(IReadOnlyList<IReadOnlyDictionary<string, object?>> emission)
+    {
+        ArgumentNullException.ThrowIfNull(emission);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteValue(writer, emission);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>A JSON value as compact text, whatever its formatting in the source.</summary>
     internal static string Compact(JsonElement element)
     {

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeStream.Sql;
+
+namespace EdgeStream;
+
+/// <summary>Reads eKuiper's rule JSON into a <see cref="RuleDefinition"/>.</summary>
+internal static class RuleJson
+{
+    private static readonly string[] TopLevel = ["id", "name", "sql", "graph", "actions", "options", "triggered", "tags", "temp", "version"];
+
+    /// <summary>Every rule option eKuiper documents; the first three are applied, the rest accepted and reported.</summary>
+    private static readonly string[] KnownOptions =
+    [
+        "sendError", "sendNilField", "bufferLength",
+        "isEventTime", "lateTolerance", "concurrency", "sendMetaToSink", "qos", "checkpointInterval", "restartStrategy",
+        "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
+        "disableBufferFullDiscard", "enableSaveStateBeforeStop", "forceExitTimeout", "notifySub",
+    ];
+
+    public static RuleDefinition Parse(string json)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"rule JSON is not valid JSON: {e.Message}", e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new FormatException("rule JSON must be an object with `id`, `sql` and `actions`");
+            }
+
+            foreach (var property in root.EnumerateObject())
+            {
+                Check(property.Name, TopLevel, "rule property");
+            }
+
+            if (root.TryGetProperty("graph", out _))
+            {
+                throw new FormatException("graph rules are not supported yet; give `sql`");
+            }
+
+            var rule = new RuleDefinition(RequiredString(root, "id"), RequiredString(root, "sql"));
+            if (root.TryGetProperty("triggered", out var triggered))
+            {
+                rule.Triggered = triggered.ValueKind == JsonValueKind.True || (triggered.ValueKind != JsonValueKind.False
+                    ? throw new FormatException("`triggered` must be true or false")
+                    : false);
+            }
+
+            if (root.TryGetProperty("actions", out var actions))
+            {
+                if (actions.ValueKind != JsonValueKind.Array)
+                {
+                    throw new FormatException("`actions` must be an array of {\"sinkType\": {properties}} objects");
+                }
+
+                foreach (var action in actions.EnumerateArray())
+                {
+                    foreach (var sink in action.EnumerateObject())
+                    {
+                        rule.Actions.Add(new RuleAction(sink.Name, Properties(sink)));
+                    }
+                }
+            }
+
+            if (root.TryGetProperty("options", out var options))
+            {
+                ReadOptions(options, rule);
+            }
+
+            return rule;
+        }
+    }
+
+    private static string RequiredString(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw new FormatException($"rule JSON needs a non-empty string `{name}`");
+
+    private static Dictionary<string, string> Properties(JsonProperty sink)
+    {
+        if (sink.Value.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException($"the properties of action `{sink.Name}` must be an object");
+        }
+
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in sink.Value.EnumerateObject())
+        {
+            properties[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+        }
+
+        return properties;
+    }
+
+    private static void ReadOptions(JsonElement options, RuleDefinition rule)
+    {
+        if (options.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("`options` must be an object");
+        }
+
+        var unsupported = new List<string>();
+        foreach (var option in options.EnumerateObject())
+        {
+            Check(option.Name, KnownOptions, "rule option");
+            switch (option.Name)
+            {
+                case "sendError":
+                    rule.Options.SendError = Bool(option);
+                    break;
+                case "sendNilField":
+                    rule.Options.SendNilField = Bool(option);
+                    break;
+                case "bufferLength":
+                    rule.Options.BufferLength = option.Value.TryGetInt32(out var length) && length > 0
+                        ? length
+                        : throw new FormatException("option `bufferLength` must be a positive integer");
+                    break;
+                default:
+                    unsupported.Add(option.Name);
+                    break;
+            }
+        }
+
+        rule.UnsupportedOptions = unsupported;
+    }
+
+    private static bool Bool(JsonProperty option) => option.Value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new FormatException($"option `{option.Name}` must be true or false"),
+    };
+
+    private static void Check(string name, string[] known, string what)
+    {
+        if (!known.Contains(name, StringComparer.Ordinal))
+        {
+            var closest = SqlNames.Closest(name, known);
+            throw new FormatException(string.Create(CultureInfo.InvariantCulture,
+                $"unknown {what} `{name}`{(closest is null ? string.Empty : $"; did you mean `{closest}`?")}"));
+        }
+    }
+}
