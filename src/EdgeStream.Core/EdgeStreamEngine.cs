@@ -158,6 +158,41 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces a rule's SQL, actions and options (eKuiper's <c>PUT /rules/{id}</c>). The new definition is checked
+    /// first; if it is invalid nothing changes. Otherwise the running version stops (finishing the events it took) and
+    /// the new one starts if the old one was running or the new one is <see cref="RuleDefinition.Triggered"/>.
+    /// </summary>
+    /// <param name="rule">The new definition; its id names the rule to replace.</param>
+    /// <param name="cancellationToken">Abandons the events still in the old version if it fires before they are finished.</param>
+    /// <returns>Completes when the new version is in place.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    /// <exception cref="SqlException">The new SQL is invalid; the old version keeps running.</exception>
+    /// <exception cref="ArgumentException">An action is invalid; the old version keeps running.</exception>
+    public async Task UpdateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDisposed();
+            var old = Find(rule.Id);
+            var (plan, sinks) = Compile(rule);
+            var wasRunning = old.IsRunning;
+            await old.StopAsync(cancellationToken).ConfigureAwait(false);
+            var entry = new RuleEntry(rule, plan, sinks);
+            rules[rule.Id] = entry;
+            if (wasRunning || rule.Triggered)
+            {
+                entry.Start(Memory, time);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>Starts a stopped rule (a no-op for a running one).</summary>
     /// <param name="id">The rule id.</param>
     /// <param name="cancellationToken">Cancels waiting for other rule management calls.</param>
@@ -306,12 +341,16 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         public RulePlan Plan { get; } = plan;
 
+        public bool IsRunning => runner is not null && runner.Status(true).State == RuleState.Running;
+
         public void Start(MemoryBus bus, TimeProvider time)
         {
-            if (runner is not null && runner.Status(true).State == RuleState.Running)
+            if (IsRunning)
             {
                 return;
             }
+
+            runner?.Dispose(); // a runner that failed: its loop has ended
 
             runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time);
             last = runner;

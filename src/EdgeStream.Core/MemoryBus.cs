@@ -72,8 +72,18 @@ public sealed class MemoryBus
         topics.AddOrUpdate(topic, _ => [subscriber], (_, list) => list.Add(subscriber));
     }
 
-    internal void Remove(string topic, IMemorySubscriber subscriber) =>
-        topics.AddOrUpdate(topic, _ => [], (_, list) => list.Remove(subscriber));
+    internal void Remove(string topic, IMemorySubscriber subscriber)
+    {
+        var remaining = topics.AddOrUpdate(topic, _ => [], (_, list) => list.Remove(subscriber));
+        if (remaining.IsEmpty)
+        {
+            // Forget the topic, unless a subscriber arrived meanwhile (then the stored list is no longer this empty one).
+            topics.TryRemove(new KeyValuePair<string, ImmutableArray<IMemorySubscriber>>(topic, remaining));
+        }
+    }
+
+    /// <summary>How many topics have subscribers (for leak checks).</summary>
+    internal int TopicCount => topics.Count;
 
     internal async ValueTask PublishAsync(string topic, MemoryMessage message, CancellationToken cancellationToken)
     {
