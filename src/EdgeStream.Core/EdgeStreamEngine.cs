@@ -144,8 +144,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"a rule with id `{rule.Id}` already exists", nameof(rule));
             }
 
-            var (plan, sinks) = Compile(rule);
-            var entry = new RuleEntry(rule, plan, sinks);
+            var (plan, sinks, warnings) = Compile(rule);
+            var entry = new RuleEntry(rule, plan, sinks, warnings);
             rules.Add(rule.Id, entry);
             if (rule.Triggered)
             {
@@ -177,10 +177,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         {
             ThrowIfDisposed();
             var old = Find(rule.Id);
-            var (plan, sinks) = Compile(rule);
+            var (plan, sinks, warnings) = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, plan, sinks);
+            var entry = new RuleEntry(rule, plan, sinks, warnings);
             rules[rule.Id] = entry;
             if (wasRunning || rule.Triggered)
             {
@@ -312,27 +312,35 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
-    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks) Compile(RuleDefinition rule)
+    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings) Compile(RuleDefinition rule)
     {
         var select = SqlParser.ParseSelect(rule.Sql);
         var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
         var plan = RulePlan.Create(bound);
-        var sinks = rule.Actions.Select(CreateSink).ToList();
-        return (plan, sinks);
+        var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
+        var sinks = rule.Actions.Select(a => CreateSink(a, warnings)).ToList();
+        return (plan, sinks, warnings);
     }
 
-    private IRuleSink CreateSink(RuleAction action) => action.SinkType.ToLowerInvariant() switch
+    private ShapedSink CreateSink(RuleAction action, List<string> warnings)
     {
-        "memory" => action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
-            ? new MemorySink(Memory, topic)
-            : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action)),
-        "nop" => new NopSink(),
-        _ => throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: memory, nop", nameof(action)),
-    };
+        switch (action.SinkType.ToLowerInvariant())
+        {
+            case "memory":
+                var shaping = SinkShaping.Create(action, ["topic", "rowkindField", "keyField"], warnings);
+                return action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
+                    ? new ShapedSink(new MemorySink(Memory, topic), shaping)
+                    : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action));
+            case "nop":
+                return new ShapedSink(new NopSink(), SinkShaping.Create(action, [], warnings));
+            default:
+                throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: memory, nop", nameof(action));
+        }
+    }
 
     /// <summary>A rule and its runner; the runner exists while the rule runs.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
-    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks)
+    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings)
     {
         private RuleRunner? runner;
         private RuleRunner? last;
@@ -352,7 +360,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
             runner?.Dispose(); // a runner that failed: its loop has ended
 
-            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time);
+            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time, warnings);
             last = runner;
             runner.Start();
         }
@@ -368,6 +376,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
 
         public RuleStatus Status() =>
-            (runner ?? last)?.Status(runner is not null) ?? new RuleStatus(Definition.Id, RuleState.Stopped, 0, 0, 0, null);
+            (runner ?? last)?.Status(runner is not null) ?? new RuleStatus(Definition.Id, RuleState.Stopped, 0, 0, 0, null, warnings);
     }
 }

@@ -16,8 +16,9 @@ public enum RuleState
 /// <summary>A snapshot of a rule's state and counters.</summary>
 public sealed class RuleStatus
 {
-    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError)
+    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError, IReadOnlyList<string> warnings)
     {
+        Warnings = warnings;
         Id = id;
         State = state;
         RecordsIn = recordsIn;
@@ -43,4 +44,7 @@ public sealed class RuleStatus
 
     /// <summary>The last error's message, if any.</summary>
     public string? LastError { get; }
+
+    /// <summary>What the rule's definition asks for that this version accepts but does not apply yet (options, sink properties).</summary>
+    public IReadOnlyList<string> Warnings { get; }
 }

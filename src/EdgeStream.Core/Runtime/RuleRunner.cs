@@ -48,8 +48,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private string? lastError;
     private volatile bool failed;
 
-    public RuleRunner(string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time)
+    private readonly IReadOnlyList<string> warnings;
+
+    public RuleRunner(string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time, IReadOnlyList<string> warnings)
     {
+        this.warnings = warnings;
         this.id = id;
         this.plan = plan;
         this.sinks = sinks;
@@ -115,7 +118,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         Interlocked.Read(ref recordsIn),
         Interlocked.Read(ref recordsOut),
         Interlocked.Read(ref errors),
-        Volatile.Read(ref lastError));
+        Volatile.Read(ref lastError),
+        warnings);
 
     public async ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
     {

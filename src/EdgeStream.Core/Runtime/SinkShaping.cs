@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeStream.Abstractions;
+using EdgeStream.Sql;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>
+/// eKuiper's common sink properties, applied in Core for every sink so connectors implement only their I/O:
+/// <c>fields</c> (keep these columns, in this order), <c>excludeFields</c> (drop these), <c>dataField</c> (send
+/// the value of this field of each row instead of the row), <c>omitIfEmpty</c> (skip empty emissions) and
+/// <c>sendSingle</c> (one emission per row).
+/// </summary>
+internal sealed class SinkShaping
+{
+    /// <summary>The properties every sink accepts (eKuiper's documented common sink properties).</summary>
+    public static readonly string[] CommonProperties =
+    [
+        "sendSingle", "omitIfEmpty", "fields", "excludeFields", "dataField", "dataTemplate", "format", "schemaId",
+        "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency", "runAsync", "compression",
+        "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize", "resendInterval",
+        "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
+    ];
+
+    /// <summary>Common properties that are accepted but not applied yet.</summary>
+    private static readonly string[] NotApplied =
+    [
+        "dataTemplate", "format", "schemaId", "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency",
+        "runAsync", "compression", "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize",
+        "resendInterval", "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
+    ];
+
+    private readonly string[]? fields;
+    private readonly HashSet<string>? excluded;
+    private readonly string? dataField;
+    private readonly bool omitIfEmpty;
+    private readonly bool sendSingle;
+
+    private SinkShaping(RuleAction action)
+    {
+        var p = action.Properties;
+        fields = p.TryGetValue("fields", out var f) ? Names(action, "fields", f) : null;
+        excluded = p.TryGetValue("excludeFields", out var x) ? Names(action, "excludeFields", x).ToHashSet(StringComparer.Ordinal) : null;
+        dataField = p.TryGetValue("dataField", out var d) && d.Length > 0 ? d : null;
+        omitIfEmpty = Bool(action, "omitIfEmpty");
+        sendSingle = Bool(action, "sendSingle");
+    }
+
+    /// <summary>Checks the action's property names against the sink's own and the common ones, then builds the shaping.</summary>
+    /// <exception cref="ArgumentException">A property name is unknown (the message names the closest) or a value is invalid.</exception>
+    public static SinkShaping Create(RuleAction action, IReadOnlyCollection<string> sinkProperties, IList<string> warnings)
+    {
+        foreach (var name in action.Properties.Keys)
+        {
+            if (sinkProperties.Contains(name) || CommonProperties.Contains(name, StringComparer.Ordinal))
+            {
+                if (NotApplied.Contains(name, StringComparer.Ordinal))
+                {
+                    warnings.Add($"sink property `{name}` of `{action.SinkType}` is accepted but not applied yet");
+                }
+
+                continue;
+            }
+
+            var closest = SqlNames.Closest(name, sinkProperties.Concat(CommonProperties));
+            throw new ArgumentException(
+                $"unknown property `{name}` for sink `{action.SinkType}`{(closest is null ? string.Empty : $"; did you mean `{closest}`?")}",
+                nameof(action));
+        }
+
+        return new SinkShaping(action);
+    }
+
+    /// <summary>The emissions to send for one result emission (none, one, or one per row).</summary>
+    public IEnumerable<IReadOnlyList<ValueObject>> Shape(IReadOnlyList<ValueObject> emission)
+    {
+        var rows = fields is null && excluded is null && dataField is null ? emission : emission.Select(ShapeRow).ToList();
+        if (rows.Count == 0)
+        {
+            if (!omitIfEmpty)
+            {
+                yield return rows;
+            }
+
+            yield break;
+        }
+
+        if (!sendSingle)
+        {
+            yield return rows;
+            yield break;
+        }
+
+        foreach (var row in rows)
+        {
+            yield return [row];
+        }
+    }
+
+    private ValueObject ShapeRow(ValueObject row)
+    {
+        if (dataField is not null)
+        {
+            // The value of one field, which must be an object to stay a row; anything else is wrapped under its name.
+            var value = row[dataField];
+            return value.Kind == ValueKind.Object ? value.AsObject : new ValueObject(1) { [dataField] = value };
+        }
+
+        var shaped = new ValueObject(fields?.Length ?? row.Count);
+        if (fields is not null)
+        {
+            foreach (var name in fields)
+            {
+                if (row.TryGet(name, out var v))
+                {
+                    shaped[name] = v;
+                }
+            }
+        }
+        else
+        {
+            foreach (var (name, v) in row.Fields)
+            {
+                if (!excluded!.Contains(name))
+                {
+                    shaped[name] = v;
+                }
+            }
+        }
+
+        return shaped;
+    }
+
+    /// <summary>A list of names: a JSON array of strings (as rule JSON gives it) or comma-separated text.</summary>
+    private static string[] Names(RuleAction action, string property, string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.StartsWith('['))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(trimmed);
+                return doc.RootElement.EnumerateArray().Select(e => e.GetString() ?? throw new FormatException()).ToArray();
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new ArgumentException($"sink `{action.SinkType}`: `{property}` must be a list of field names", nameof(action), e);
+            }
+        }
+
+        return trimmed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    private static bool Bool(RuleAction action, string property) =>
+        !action.Properties.TryGetValue(property, out var text) || text.Length == 0
+            ? false
+            : bool.TryParse(text, out var value)
+                ? value
+                : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"sink `{action.SinkType}`: `{property}` must be true or false, not `{text}`"), nameof(action));
+}
+
+/// <summary>A sink behind the common properties: shapes each emission, then hands it to the sink's I/O.</summary>
+internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping) : IRuleSink
+{
+    public async ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        foreach (var shaped in shaping.Shape(emission))
+        {
+            await inner.SendAsync(shaped, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
