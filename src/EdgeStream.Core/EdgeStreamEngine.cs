@@ -25,6 +25,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
+    private readonly Microsoft.Extensions.Logging.ILogger logger;
     private bool disposed;
 
     /// <summary>Creates an engine.</summary>
@@ -32,7 +34,16 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
     {
         time = options?.TimeProvider ?? TimeProvider.System;
+        loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        logger = loggers.CreateLogger("EdgeStream.Engine");
     }
+
+    /// <summary>
+    /// The memory topic where events that no rule could decode are published (with the rule, the stream, the error
+    /// and the payload as text), besides being counted in the rule's status. Subscribe with
+    /// <see cref="MemoryBus.Subscribe"/>; a subscriber that does not read slows the rules down (backpressure).
+    /// </summary>
+    public const string DeadLetterTopic = "$edgestream/dead-letters";
 
     /// <summary>In-process topics: publish events to memory streams, subscribe to memory sinks.</summary>
     public MemoryBus Memory { get; } = new();
@@ -145,8 +156,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
 
             var (plan, sinks, warnings) = Compile(rule);
-            var entry = new RuleEntry(rule, plan, sinks, warnings);
+            var entry = new RuleEntry(rule, plan, sinks, warnings, logger);
             rules.Add(rule.Id, entry);
+            foreach (var warning in warnings)
+            {
+                Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
+            }
             if (rule.Triggered)
             {
                 entry.Start(Memory, time);
@@ -180,8 +195,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var (plan, sinks, warnings) = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, plan, sinks, warnings);
+            var entry = new RuleEntry(rule, plan, sinks, warnings, logger);
             rules[rule.Id] = entry;
+            foreach (var warning in warnings)
+            {
+                Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
+            }
             if (wasRunning || rule.Triggered)
             {
                 entry.Start(Memory, time);
@@ -318,14 +337,16 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
         var plan = RulePlan.Create(bound);
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
-        var sinks = rule.Actions.Select(a => CreateSink(a, warnings)).ToList();
+        var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings)).ToList();
         return (plan, sinks, warnings);
     }
 
-    private ShapedSink CreateSink(RuleAction action, List<string> warnings)
+    private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings)
     {
         switch (action.SinkType.ToLowerInvariant())
         {
+            case "log":
+                return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId), SinkShaping.Create(action, [], warnings));
             case "memory":
                 var shaping = SinkShaping.Create(action, ["topic", "rowkindField", "keyField"], warnings);
                 return action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
@@ -334,13 +355,13 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             case "nop":
                 return new ShapedSink(new NopSink(), SinkShaping.Create(action, [], warnings));
             default:
-                throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: memory, nop", nameof(action));
+                throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: log, memory, nop", nameof(action));
         }
     }
 
     /// <summary>A rule and its runner; the runner exists while the rule runs.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
-    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings)
+    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger)
     {
         private RuleRunner? runner;
         private RuleRunner? last;
@@ -360,7 +381,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
             runner?.Dispose(); // a runner that failed: its loop has ended
 
-            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time, warnings);
+            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time, warnings, logger);
             last = runner;
             runner.Start();
         }

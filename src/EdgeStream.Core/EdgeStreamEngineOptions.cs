@@ -5,4 +5,7 @@ public sealed class EdgeStreamEngineOptions
 {
     /// <summary>The clock of every rule: event timestamps, windows and timers. Tests inject a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where the engine and the <c>log</c> sink write; nothing is logged when null.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 }

@@ -18,6 +18,22 @@ internal sealed class MemorySink(MemoryBus bus, string topic) : IRuleSink
         bus.PublishAsync(topic, new MemoryMessage(null, default, emission), cancellationToken);
 }
 
+/// <summary>eKuiper's <c>log</c> sink: writes each emission as JSON to the log (Information).</summary>
+internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, string ruleId) : IRuleSink
+{
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+        {
+#pragma warning disable CA1873 // The JSON is built only after the IsEnabled check above.
+            Diagnostics.Log.LogSinkEmission(logger, ruleId, Json.JsonValueWriter.Write(emission));
+#pragma warning restore CA1873
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
 /// <summary>eKuiper's <c>nop</c> sink: discards results (benchmarks, dry runs).</summary>
 internal sealed class NopSink : IRuleSink
 {
@@ -49,10 +65,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private volatile bool failed;
 
     private readonly IReadOnlyList<string> warnings;
+    private readonly Microsoft.Extensions.Logging.ILogger logger;
+    private readonly KeyValuePair<string, object?> ruleTag;
 
-    public RuleRunner(string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time, IReadOnlyList<string> warnings)
+    public RuleRunner(
+        string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time,
+        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger)
     {
         this.warnings = warnings;
+        this.logger = logger;
+        ruleTag = new("rule", id);
         this.id = id;
         this.plan = plan;
         this.sinks = sinks;
@@ -78,6 +100,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         loop = Task.Run(RunAsync);
+        Diagnostics.Log.RuleStarted(logger, id);
     }
 
     /// <summary>
@@ -97,6 +120,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             await loop.ConfigureAwait(false);
         }
+
+        Diagnostics.Log.RuleStopped(logger, id);
     }
 
     public void Dispose() => stopping.Dispose();
@@ -151,6 +176,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             failed = true;
             Volatile.Write(ref lastError, e.Message);
+            Diagnostics.Log.RuleFailed(logger, id, e);
             Unsubscribe();
             input.Writer.TryComplete();
         }
@@ -163,19 +189,43 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             foreach (var fields in rows)
             {
-                await ProcessDecodedAsync(plan.Decoder.TryDecodeRow(fields, timestamp, out var row, out var error), row, error).ConfigureAwait(false);
+                var decoded = plan.Decoder.TryDecodeRow(fields, timestamp, out var row, out var error);
+                await ProcessDecodedAsync(decoded, row, error).ConfigureAwait(false);
+                if (!decoded)
+                {
+                    await DeadLetterAsync(error, Value.From(fields)).ConfigureAwait(false);
+                }
             }
 
             return;
         }
 
-        await ProcessDecodedAsync(plan.Decoder.TryDecodeOne(message, timestamp, out var one, out var failure), one, failure).ConfigureAwait(false);
+        var ok = plan.Decoder.TryDecodeOne(message, timestamp, out var one, out var failure);
+        await ProcessDecodedAsync(ok, one, failure).ConfigureAwait(false);
+        if (!ok)
+        {
+            await DeadLetterAsync(failure, message.Row is { } r ? Value.From(r) : Value.From(System.Text.Encoding.UTF8.GetString(message.Json.Span))).ConfigureAwait(false);
+        }
     }
 
     private ValueTask ProcessDecodedAsync(bool decoded, Row row, string error)
     {
         Interlocked.Increment(ref recordsIn);
+        Diagnostics.EngineMetrics.RecordsIn.Add(1, ruleTag);
         return decoded ? ProcessRowAsync(row) : ReportAsync(error);
+    }
+
+    /// <summary>Publishes an event no rule could decode to <see cref="EdgeStreamEngine.DeadLetterTopic"/>.</summary>
+    private ValueTask DeadLetterAsync(string error, Value payload)
+    {
+        var letter = new ValueObject(4)
+        {
+            ["rule"] = Value.From(id),
+            ["stream"] = Value.From(plan.Source.Name),
+            ["error"] = Value.From(error),
+            ["payload"] = payload,
+        };
+        return bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), stopping.Token);
     }
 
     private async ValueTask ProcessRowAsync(Row row)
@@ -215,6 +265,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         Interlocked.Increment(ref errors);
         Volatile.Write(ref lastError, message);
+        Diagnostics.EngineMetrics.Errors.Add(1, ruleTag);
+        Diagnostics.Log.EventRejected(logger, id, message);
         if (options.SendError)
         {
             var error = new ValueObject(1) { ["error"] = Value.From(message) };
@@ -230,5 +282,6 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         Interlocked.Add(ref recordsOut, emission.Count);
+        Diagnostics.EngineMetrics.RecordsOut.Add(emission.Count, ruleTag);
     }
 }
