@@ -335,6 +335,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         var select = SqlParser.ParseSelect(rule.Sql);
         var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
+        if (RuleRunner.FileSource(bound.Sources[0].Definition) is { } file && !file.Equals("stdin", StringComparison.OrdinalIgnoreCase) && !File.Exists(file))
+        {
+            throw BindError.At(select.From.Span, SqlErrorCode.InvalidValue, $"stream `{bound.Sources[0].Definition.Name}` reads file `{file}`, which does not exist");
+        }
+
         var plan = RulePlan.Create(bound);
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
         var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings)).ToList();

@@ -57,7 +57,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly Channel<MemoryMessage> input;
     private readonly EvalContext context;
     private readonly CancellationTokenSource stopping = new();
+    private readonly CancellationTokenSource producing = new();
     private Task? loop;
+    private Task? producer;
     private long recordsIn;
     private long recordsOut;
     private long errors;
@@ -100,6 +102,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         loop = Task.Run(RunAsync);
+        if (FileSource(plan.Source) is { } path)
+        {
+            producer = Task.Run(() => ReadLinesAsync(path, producing.Token));
+        }
+
         Diagnostics.Log.RuleStarted(logger, id);
     }
 
@@ -109,6 +116,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await producing.CancelAsync().ConfigureAwait(false);
+        if (producer is not null)
+        {
+            await producer.ConfigureAwait(false);
+        }
+
         Unsubscribe();
         input.Writer.TryComplete();
         if (loop is null)
@@ -124,7 +137,44 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         Diagnostics.Log.RuleStopped(logger, id);
     }
 
-    public void Dispose() => stopping.Dispose();
+    public void Dispose()
+    {
+        stopping.Dispose();
+        producing.Dispose();
+    }
+
+    /// <summary>
+    /// The file a <c>TYPE="file"</c> stream reads: its DATASOURCE, one JSON object per line (<c>stdin</c> reads the
+    /// process's standard input); null for other stream types.
+    /// </summary>
+    internal static string? FileSource(Planning.StreamDefinition stream) =>
+        string.Equals(stream.Option("TYPE"), "file", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
+
+    /// <summary>Feeds each non-blank line of the file to the rule; malformed lines become decode errors like any bad event.</summary>
+    private async Task ReadLinesAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stdin = path.Equals("stdin", StringComparison.OrdinalIgnoreCase);
+            using var reader = stdin ? null : new StreamReader(path, System.Text.Encoding.UTF8);
+            var lines = reader ?? Console.In;
+            while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.Length > 0 && !string.IsNullOrWhiteSpace(line))
+                {
+                    await DeliverAsync(new MemoryMessage(null, System.Text.Encoding.UTF8.GetBytes(line), null), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Interlocked.Increment(ref errors);
+            Volatile.Write(ref lastError, $"file source `{path}`: {e.Message}");
+        }
+    }
 
     /// <summary>The bus topic of events pushed to a stream by name; the control character keeps it apart from user topics.</summary>
     internal static string StreamTopic(string stream) => "\u0001stream/" + stream.ToUpperInvariant();
