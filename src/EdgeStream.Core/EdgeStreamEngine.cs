@@ -57,8 +57,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public void Execute(string statement)
     {
         var parsed = SqlParser.ParseStatement(statement);
-        gate.Wait();
-        try
+        using (Lock())
         {
             ThrowIfDisposed();
             switch (parsed)
@@ -73,10 +72,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 default:
                     throw BindError.At(parsed.Span, SqlErrorCode.InvalidUse, "only CREATE and DROP statements can be executed; add a SELECT as a rule");
             }
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -126,14 +121,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public void ValidateRule(RuleDefinition rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        gate.Wait();
-        try
+        using (Lock())
         {
             Compile(rule);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -146,8 +136,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public async Task CreateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
             if (rules.ContainsKey(rule.Id))
@@ -167,10 +156,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 entry.Start(Memory, time);
             }
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>
@@ -187,8 +172,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public async Task UpdateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
             var old = Find(rule.Id);
@@ -206,10 +190,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 entry.Start(Memory, time);
             }
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>Starts a stopped rule (a no-op for a running one).</summary>
@@ -219,15 +199,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     public async Task StartRuleAsync(string id, CancellationToken cancellationToken = default)
     {
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
             Find(id).Start(Memory, time);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -238,14 +213,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     public async Task StopRuleAsync(string id, CancellationToken cancellationToken = default)
     {
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -256,15 +226,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     public async Task DeleteRuleAsync(string id, CancellationToken cancellationToken = default)
     {
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
             rules.Remove(id);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -273,14 +238,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         get
         {
-            gate.Wait();
-            try
+            using (Lock())
             {
                 return [.. rules.Keys];
-            }
-            finally
-            {
-                gate.Release();
             }
         }
     }
@@ -291,14 +251,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     public RuleStatus GetRuleStatus(string id)
     {
-        gate.Wait();
-        try
+        using (Lock())
         {
             return Find(id).Status();
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -306,8 +261,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <returns>Completes when all rules have stopped.</returns>
     public async ValueTask DisposeAsync()
     {
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await LockAsync(CancellationToken.None).ConfigureAwait(false))
         {
             if (disposed)
             {
@@ -320,10 +274,24 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 await rule.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
-        finally
-        {
-            gate.Release();
-        }
+    }
+
+    /// <summary>Takes the management lock: rule and stream changes happen one at a time.</summary>
+    private async ValueTask<Releaser> LockAsync(CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Releaser(gate);
+    }
+
+    private Releaser Lock()
+    {
+        gate.Wait();
+        return new Releaser(gate);
+    }
+
+    private readonly struct Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
     }
 
     private RuleEntry Find(string id) =>
