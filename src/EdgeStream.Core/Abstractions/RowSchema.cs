@@ -10,7 +10,16 @@ namespace EdgeStream.Abstractions;
 internal sealed class RowSchema
 {
     private readonly ConcurrentDictionary<string, int> slots = new(StringComparer.Ordinal);
-    private readonly List<string> names = [];
+    /// <summary>
+    /// The most names a growing schema takes. A source whose events keep bringing new keys (ids used as keys,
+    /// hostile input) would otherwise grow it without end; later new names are ignored, like undeclared columns of a
+    /// typed stream.
+    /// </summary>
+    public const int MaxGrowingFields = 10_000;
+
+    // Readers (every `SELECT *` row) index the current buffer without a lock; it only ever grows, by doubling.
+    private string[] names = new string[8];
+    private int count;
     private readonly Lock gate = new();
 
     private RowSchema(bool isFixed) => IsFixed = isFixed;
@@ -22,27 +31,19 @@ internal sealed class RowSchema
 
     public static RowSchema Fixed(IEnumerable<string> columns)
     {
-        var schema = new RowSchema(isFixed: false);
+        var schema = new RowSchema(isFixed: true);
         foreach (var column in columns)
         {
-            schema.GetOrAdd(column);
+            if (!schema.slots.ContainsKey(column))
+            {
+                schema.Append(column);
+            }
         }
 
-        return new RowSchema(isFixed: true).CopyFrom(schema);
+        return schema;
     }
 
     public static RowSchema Growing() => new(isFixed: false);
-
-    private RowSchema CopyFrom(RowSchema other)
-    {
-        foreach (var name in other.names)
-        {
-            slots[name] = names.Count;
-            names.Add(name);
-        }
-
-        return this;
-    }
 
     public bool TryGetSlot(string name, out int slot) => slots.TryGetValue(name, out slot);
 
@@ -65,22 +66,24 @@ internal sealed class RowSchema
 
         lock (gate)
         {
-            if (!slots.TryGetValue(name, out slot))
-            {
-                slot = names.Count;
-                names.Add(name);
-                slots[name] = slot;
-            }
-
-            return slot;
+            return slots.TryGetValue(name, out slot) ? slot : count < MaxGrowingFields ? Append(name) : -1;
         }
     }
 
-    public string NameAt(int slot)
+    /// <summary>Adds a name (under the lock, or during construction). The buffer is written before the slot is published.</summary>
+    private int Append(string name)
     {
-        lock (gate)
+        if (count == names.Length)
         {
-            return names[slot];
+            var bigger = new string[count * 2];
+            names.CopyTo(bigger, 0);
+            Volatile.Write(ref names, bigger);
         }
+
+        names[count] = name;
+        slots[name] = count;
+        return count++;
     }
+
+    public string NameAt(int slot) => Volatile.Read(ref names)[slot];
 }

@@ -83,3 +83,32 @@ public sealed class JsonValueReaderTests
         Assert.Throws<JsonException>(() => JsonValueReader.ReadRow("[1]"u8, RowSchema.Growing(), 0));
     }
 }
+
+public sealed class RowSchemaTests
+{
+    [Test]
+    public void A_growing_schema_stops_taking_new_names_at_its_cap()
+    {
+        var schema = EdgeStream.Abstractions.RowSchema.Growing();
+        for (var i = 0; i < EdgeStream.Abstractions.RowSchema.MaxGrowingFields; i++)
+        {
+            Assert.That(schema.GetOrAdd("k" + i), Is.EqualTo(i));
+        }
+
+        Assert.That(schema.GetOrAdd("one-too-many"), Is.EqualTo(-1));
+        Assert.That(schema.GetOrAdd("k42"), Is.EqualTo(42), "known names keep their slots");
+        Assert.That(schema.NameAt(9_999), Is.EqualTo("k9999"));
+    }
+
+    [Test]
+    public void Names_resolve_concurrently_with_additions()
+    {
+        var schema = EdgeStream.Abstractions.RowSchema.Growing();
+        Parallel.For(0, 4_000, i =>
+        {
+            var slot = schema.GetOrAdd("f" + (i % 2_000));
+            Assert.That(schema.NameAt(slot), Is.EqualTo("f" + (i % 2_000)));
+        });
+        Assert.That(schema.Count, Is.EqualTo(2_000));
+    }
+}
