@@ -21,6 +21,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly StreamCatalog catalog = new();
     private readonly Dictionary<string, RuleEntry> rules = new(StringComparer.Ordinal);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Func<SinkContext, ISink> Factory, IReadOnlyCollection<string>? Properties)> sinkTypes =
+        new(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly string[] BuiltinSinks = ["log", "memory", "nop"];
+
     // Read by publishers without taking the management lock.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -114,6 +119,26 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private string StreamTopic(string stream) =>
         streamTopics.TryGetValue(stream, out var topic) ? topic : throw new KeyNotFoundException($"no stream is named `{stream}`");
 
+    /// <summary>
+    /// Registers a sink type that rule actions can name. The factory must not do I/O: it is also called when a rule
+    /// is created, to check the action's properties (throw <see cref="ArgumentException"/> for an invalid one), and
+    /// that instance is disposed unopened. Connecting belongs in <see cref="ISink.OpenAsync"/>.
+    /// </summary>
+    /// <param name="type">The name actions use, e.g. <c>mysql</c> (case-insensitive; not a built-in name).</param>
+    /// <param name="factory">Makes a sink for one rule action.</param>
+    /// <param name="properties">The property names the sink takes, so a misspelt one fails rule creation; null to accept any.
+    /// The common sink properties (<c>fields</c>, <c>sendSingle</c>, <c>batchSize</c>…) are always accepted and applied by the engine.</param>
+    /// <exception cref="ArgumentException">The name is a built-in sink or already registered.</exception>
+    public void RegisterSink(string type, Func<SinkContext, ISink> factory, IReadOnlyCollection<string>? properties = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (BuiltinSinks.Contains(type, StringComparer.OrdinalIgnoreCase) || !sinkTypes.TryAdd(type, (factory, properties)))
+        {
+            throw new ArgumentException($"sink type `{type}` is already registered", nameof(type));
+        }
+    }
+
     /// <summary>Checks a rule as <see cref="CreateRuleAsync"/> would, without adding it.</summary>
     /// <param name="rule">The rule.</param>
     /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
@@ -144,8 +169,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"a rule with id `{rule.Id}` already exists", nameof(rule));
             }
 
-            var (plan, sinks, warnings) = Compile(rule);
-            var entry = new RuleEntry(rule, plan, sinks, warnings, logger);
+            var (plan, sinks, warnings, errors) = Compile(rule);
+            var entry = new RuleEntry(rule, plan, sinks, warnings, logger, errors);
             rules.Add(rule.Id, entry);
             foreach (var warning in warnings)
             {
@@ -176,10 +201,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         {
             ThrowIfDisposed();
             var old = Find(rule.Id);
-            var (plan, sinks, warnings) = Compile(rule);
+            var (plan, sinks, warnings, errors) = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, plan, sinks, warnings, logger);
+            var entry = new RuleEntry(rule, plan, sinks, warnings, logger, errors);
             rules[rule.Id] = entry;
             foreach (var warning in warnings)
             {
@@ -299,7 +324,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
-    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings) Compile(RuleDefinition rule)
+    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings, ErrorTarget Errors) Compile(RuleDefinition rule)
     {
         var select = SqlParser.ParseSelect(rule.Sql);
         var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
@@ -310,12 +335,31 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         var plan = RulePlan.Create(bound);
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
-        var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings)).ToList();
-        return (plan, sinks, warnings);
+        var errors = new ErrorTarget();
+        var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings, errors)).ToList();
+        return (plan, sinks, warnings, errors);
     }
 
-    private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings)
+    private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings, ErrorTarget errors)
     {
+        if (sinkTypes.TryGetValue(action.SinkType, out var registered))
+        {
+            var properties = registered.Properties is null ? null : registered.Properties.Concat(SinkRunner.RunnerProperties).ToArray();
+            var shaping = SinkShaping.Create(action, properties, warnings, SinkRunner.RunnerProperties);
+            var context = new SinkContext(ruleId, action.SinkType, action.Properties, loggers.CreateLogger("EdgeStream.Sinks." + action.SinkType), time);
+            try
+            {
+                // A probe instance checks the properties now, so a bad one fails rule creation rather than the first write.
+                registered.Factory(context).DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is not ArgumentException)
+            {
+                throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
+            }
+
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target), shaping);
+        }
+
         switch (action.SinkType.ToLowerInvariant())
         {
             case "log":
@@ -328,13 +372,22 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             case "nop":
                 return new ShapedSink(new NopSink(), SinkShaping.Create(action, [], warnings));
             default:
-                throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: log, memory, nop", nameof(action));
+                var available = string.Join(", ", BuiltinSinks.Concat(sinkTypes.Keys).Order(StringComparer.Ordinal));
+                throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: {available}", nameof(action));
         }
     }
 
     /// <summary>A rule and its runner; the runner exists while the rule runs.</summary>
+    /// <summary>Where a rule's sink runners report failures: the rule's current runner, once it runs.</summary>
+    private sealed class ErrorTarget
+    {
+        public Action<string> Target { get; set; } = _ => { };
+    }
+
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
-    private sealed class RuleEntry(RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger)
+    private sealed class RuleEntry(
+        RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings,
+        Microsoft.Extensions.Logging.ILogger logger, ErrorTarget errors)
     {
         private RuleRunner? runner;
         private RuleRunner? last;
@@ -355,6 +408,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             runner?.Dispose(); // a runner that failed: its loop has ended
 
             runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time, warnings, logger);
+            errors.Target = runner.RecordError;
             last = runner;
             runner.Start();
         }

@@ -24,6 +24,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "Rule {RuleId} rejected an event: {Error}")]
     public static partial void EventRejected(ILogger logger, string ruleId, string error);
 
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Rule {RuleId}: {Problem}")]
+    public static partial void SinkProblem(ILogger logger, string ruleId, string problem);
+
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Rule {RuleId} result: {Emission}")]
     public static partial void LogSinkEmission(ILogger logger, string ruleId, string emission);
 }

@@ -9,6 +9,14 @@ namespace EdgeStream.Runtime;
 internal interface IRuleSink
 {
     ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken);
+
+    /// <summary>Called when the rule starts, before the first <see cref="SendAsync"/>.</summary>
+    void Start()
+    {
+    }
+
+    /// <summary>Called when the rule stops, after the last <see cref="SendAsync"/>; finishes what the sink holds.</summary>
+    Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic.</summary>
@@ -96,6 +104,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public void Start()
     {
+        foreach (var sink in sinks)
+        {
+            sink.Start();
+        }
+
         foreach (var topic in topics)
         {
             bus.Add(topic, this);
@@ -132,6 +145,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         using (cancellationToken.Register(stopping.Cancel))
         {
             await loop.ConfigureAwait(false);
+        }
+
+        foreach (var sink in sinks)
+        {
+            await sink.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         Diagnostics.Log.RuleStopped(logger, id);
@@ -309,6 +327,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         await EmitAsync([result]).ConfigureAwait(false);
+    }
+
+    /// <summary>Records a failure outside the event path (a sink's): counted and kept as the last error.</summary>
+    internal void RecordError(string message)
+    {
+        Interlocked.Increment(ref errors);
+        Volatile.Write(ref lastError, message);
+        Diagnostics.EngineMetrics.Errors.Add(1, ruleTag);
     }
 
     private async ValueTask ReportAsync(string message)

@@ -48,13 +48,17 @@ internal sealed class SinkShaping
 
     /// <summary>Checks the action's property names against the sink's own and the common ones, then builds the shaping.</summary>
     /// <exception cref="ArgumentException">A property name is unknown (the message names the closest) or a value is invalid.</exception>
-    public static SinkShaping Create(RuleAction action, IReadOnlyCollection<string> sinkProperties, IList<string> warnings)
+    /// <param name="action">The action.</param>
+    /// <param name="sinkProperties">The sink's own property names; null when the sink accepts any.</param>
+    /// <param name="warnings">Receives a line per property accepted but not applied.</param>
+    /// <param name="applied">Common properties that are applied by whoever runs this sink (its runner).</param>
+    public static SinkShaping Create(RuleAction action, IReadOnlyCollection<string>? sinkProperties, IList<string> warnings, IReadOnlyCollection<string>? applied = null)
     {
         foreach (var name in action.Properties.Keys)
         {
-            if (sinkProperties.Contains(name) || CommonProperties.Contains(name, StringComparer.Ordinal))
+            if (sinkProperties is null || sinkProperties.Contains(name) || CommonProperties.Contains(name, StringComparer.Ordinal))
             {
-                if (NotApplied.Contains(name, StringComparer.Ordinal))
+                if (NotApplied.Contains(name, StringComparer.Ordinal) && applied?.Contains(name) != true)
                 {
                     warnings.Add($"sink property `{name}` of `{action.SinkType}` is accepted but not applied yet");
                 }
@@ -162,6 +166,10 @@ internal sealed class SinkShaping
 /// <summary>A sink behind the common properties: shapes each emission, then hands it to the sink's I/O.</summary>
 internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping) : IRuleSink
 {
+    public void Start() => inner.Start();
+
+    public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
+
     public async ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         foreach (var shaped in shaping.Shape(emission))

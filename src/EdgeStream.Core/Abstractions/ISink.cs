@@ -1,0 +1,75 @@
+namespace EdgeStream;
+
+/// <summary>
+/// A destination for rule results, implemented by connector packages and host code and registered by type name
+/// with <see cref="EdgeStreamEngine.RegisterSink"/>. The engine's sink runner does the rest: shaping (fields,
+/// sendSingle…), buffering with backpressure, batching, and retrying with backoff.
+/// </summary>
+/// <remarks>
+/// <para>Lifecycle: the factory makes an instance when a rule is created (only to check its properties; it is
+/// disposed unopened) and again each time the rule starts. <see cref="OpenAsync"/> runs once per start,
+/// <see cref="WriteAsync"/> follows, and <see cref="IAsyncDisposable.DisposeAsync"/> runs when the rule stops.</para>
+/// <para>Threading: the engine never calls one instance concurrently; calls come from one task at a time.</para>
+/// </remarks>
+public interface ISink : IAsyncDisposable
+{
+    /// <summary>Connects to the destination. If it throws, the runner retries with backoff while the rule runs.</summary>
+    /// <param name="cancellationToken">Fires when the rule stops.</param>
+    /// <returns>Completes when the sink can take writes.</returns>
+    ValueTask OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes one batch of result rows, in order; returning means they are delivered. Throw a
+    /// <see cref="SinkException"/> with <see cref="SinkException.IsTransient"/> (or a <see cref="TimeoutException"/> or
+    /// <see cref="IOException"/>) and the runner keeps the batch and retries it with backoff until it succeeds or the
+    /// rule stops; any other exception means the batch can never succeed, and it goes to
+    /// <see cref="EdgeStreamEngine.DeadLetterTopic"/> (counted and logged) so the rule can go on.
+    /// </summary>
+    /// <param name="rows">The rows: column name to value (long, double, string, bool, byte[], DateTimeOffset, arrays, dictionaries; null for null).</param>
+    /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
+    /// <returns>Completes when the rows are delivered.</returns>
+    ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken);
+}
+
+/// <summary>What a sink factory gets: the rule, the action's properties, a logger and the engine's clock.</summary>
+public sealed class SinkContext
+{
+    internal SinkContext(string ruleId, string sinkType, IReadOnlyDictionary<string, string> properties, Microsoft.Extensions.Logging.ILogger logger, TimeProvider timeProvider)
+    {
+        RuleId = ruleId;
+        SinkType = sinkType;
+        Properties = properties;
+        Logger = logger;
+        TimeProvider = timeProvider;
+    }
+
+    /// <summary>The rule the sink writes for.</summary>
+    public string RuleId { get; }
+
+    /// <summary>The registered type name of the action.</summary>
+    public string SinkType { get; }
+
+    /// <summary>The action's properties (common ones such as <c>fields</c> are applied by the engine).</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; }
+
+    /// <summary>A logger for the sink (category <c>EdgeStream.Sinks.{type}</c>).</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; }
+
+    /// <summary>The engine's clock.</summary>
+    public TimeProvider TimeProvider { get; }
+}
+
+/// <summary>Thrown by a sink to say whether a failed write may succeed if retried.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1032:Implement standard exception constructors", Justification = "Transience is always stated.")]
+public sealed class SinkException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What failed. Must not contain secrets: it is logged and shown in rule status.</param>
+    /// <param name="isTransient">True when retrying may succeed (the destination is down, a timeout).</param>
+    /// <param name="innerException">The cause, if any.</param>
+    public SinkException(string message, bool isTransient, Exception? innerException = null)
+        : base(message, innerException) => IsTransient = isTransient;
+
+    /// <summary>True when retrying may succeed.</summary>
+    public bool IsTransient { get; }
+}

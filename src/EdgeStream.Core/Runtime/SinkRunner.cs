@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Threading.Channels;
+using EdgeStream.Abstractions;
+using EdgeStream.Runtime.Memory;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>
+/// Runs one user <see cref="ISink"/> for a rule: a bounded buffer of emissions (a full buffer makes the rule wait,
+/// nothing is dropped), batching (<c>batchSize</c> rows, waiting at most <c>lingerInterval</c> ms for a batch to
+/// fill), opening and writing with retry and exponential backoff on transient failures, and the dead-letter topic
+/// for batches that can never succeed. Connector packages implement only the I/O.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The stop token source lives from Start to StopAsync, which disposes it.")]
+internal sealed class SinkRunner : IRuleSink
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly SinkContext context;
+    private readonly Func<SinkContext, ISink> factory;
+    private readonly MemoryBus bus;
+    private readonly int capacity;
+    private readonly int batchSize;
+    private readonly TimeSpan linger;
+    private readonly Func<Action<string>> onError;
+    private Channel<IReadOnlyList<ValueObject>>? buffer;
+    private CancellationTokenSource? stopping;
+    private Task? loop;
+
+    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError)
+    {
+        this.context = context;
+        this.factory = factory;
+        this.bus = bus;
+        this.onError = onError;
+        capacity = Positive(context, "bufferLength", 1024);
+        batchSize = Positive(context, "batchSize", 0);
+        linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
+    }
+
+    /// <summary>The properties this runner applies, besides the sink's own.</summary>
+    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval"];
+
+    private static int Positive(SinkContext context, string name, int absent)
+    {
+        if (!context.Properties.TryGetValue(name, out var text))
+        {
+            return absent;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"sink `{context.SinkType}`: `{name}` must be a positive integer, not `{text}`");
+    }
+
+    public void Start()
+    {
+        buffer = Channel.CreateBounded<IReadOnlyList<ValueObject>>(new BoundedChannelOptions(capacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        stopping = new CancellationTokenSource();
+        loop = Task.Run(() => RunAsync(buffer.Reader, stopping.Token));
+    }
+
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
+        buffer!.Writer.WriteAsync(emission, cancellationToken);
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (buffer is null || loop is null || stopping is null)
+        {
+            return;
+        }
+
+        buffer.Writer.TryComplete();
+        using (cancellationToken.Register(stopping.Cancel))
+        {
+            await loop.ConfigureAwait(false);
+        }
+
+        stopping.Dispose();
+        (buffer, loop, stopping) = (null, null, null);
+    }
+
+    private async Task RunAsync(ChannelReader<IReadOnlyList<ValueObject>> reader, CancellationToken token)
+    {
+        var batch = new List<IReadOnlyDictionary<string, object?>>();
+        ISink? sink = null;
+        try
+        {
+            sink = factory(context);
+            await RetryAsync(() => sink.OpenAsync(token), "open", transientOnly: false, token).ConfigureAwait(false);
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                Fill(reader, batch);
+                if (linger > TimeSpan.Zero && batch.Count < batchSize)
+                {
+                    await Task.Delay(linger, context.TimeProvider, token).ConfigureAwait(false);
+                    Fill(reader, batch);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                var rows = batch.ToArray();
+                batch.Clear();
+                try
+                {
+                    await RetryAsync(() => sink.WriteAsync(rows, token), "write", transientOnly: true, token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
+                    await DeadLetterAsync(rows, e.Message, token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            var left = batch.Count;
+            while (reader.TryRead(out var emission))
+            {
+                left += emission.Count;
+            }
+
+            if (left > 0)
+            {
+                Report($"sink `{context.SinkType}` stopped before delivering {left} rows");
+            }
+        }
+#pragma warning disable CA1031 // A sink factory or sink failing must not take the host down; it is reported.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Report($"sink `{context.SinkType}` failed: {e.Message}");
+        }
+        finally
+        {
+            if (sink is not null)
+            {
+                await sink.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Adds buffered emissions' rows to the batch: up to <c>batchSize</c> rows, or one emission when unbatched.</summary>
+    private void Fill(ChannelReader<IReadOnlyList<ValueObject>> reader, List<IReadOnlyDictionary<string, object?>> batch)
+    {
+        while ((batchSize == 0 ? batch.Count == 0 : batch.Count < batchSize) && reader.TryRead(out var emission))
+        {
+            foreach (var row in emission)
+            {
+                batch.Add(ClrValues.ToDictionary(row));
+            }
+
+            if (batchSize == 0)
+            {
+                break;
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e) => e is SinkException { IsTransient: true } or TimeoutException or IOException;
+
+    /// <summary>Runs <paramref name="action"/> until it succeeds, backing off exponentially between tries.</summary>
+    private async Task RetryAsync(Func<ValueTask> action, string what, bool transientOnly, CancellationToken token)
+    {
+        var backoff = FirstBackoff;
+        while (true)
+        {
+            try
+            {
+                await action().ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (!token.IsCancellationRequested && (!transientOnly || IsTransient(e)))
+            {
+                Report($"sink `{context.SinkType}` could not {what}, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
+                await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task DeadLetterAsync(IReadOnlyDictionary<string, object?>[] rows, string error, CancellationToken token)
+    {
+        Report($"sink `{context.SinkType}` rejected {rows.Length} rows: {error}");
+        var letter = new ValueObject(4)
+        {
+            ["rule"] = Value.From(context.RuleId),
+            ["sink"] = Value.From(context.SinkType),
+            ["error"] = Value.From(error),
+            ["rows"] = ClrValues.FromClr(rows),
+        };
+        await bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), token).ConfigureAwait(false);
+    }
+
+    private void Report(string message)
+    {
+        Diagnostics.Log.SinkProblem(context.Logger, context.RuleId, message);
+        onError()(message);
+    }
+}
