@@ -30,6 +30,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
+    private readonly TimeSpan drainTimeout;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
     private bool disposed;
@@ -39,6 +40,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
     {
         time = options?.TimeProvider ?? TimeProvider.System;
+        drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
         loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         logger = loggers.CreateLogger("EdgeStream.Engine");
     }
@@ -282,7 +284,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every rule, letting each finish the events it has taken.</summary>
+    /// <summary>
+    /// Stops every rule, letting each finish the events it has taken, for at most
+    /// <see cref="EdgeStreamEngineOptions.DrainTimeout"/> in all.
+    /// </summary>
     /// <returns>Completes when all rules have stopped.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -294,9 +299,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
 
             disposed = true;
+            using var deadline = new CancellationTokenSource(drainTimeout, time);
             foreach (var rule in rules.Values)
             {
-                await rule.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await rule.StopAsync(deadline.Token).ConfigureAwait(false);
             }
         }
     }

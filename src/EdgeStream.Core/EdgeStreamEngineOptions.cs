@@ -6,6 +6,12 @@ public sealed class EdgeStreamEngineOptions
     /// <summary>The clock of every rule: event timestamps, windows and timers. Tests inject a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// How long <see cref="EdgeStreamEngine.DisposeAsync"/> lets rules and sinks finish what they hold (30 s by default).
+    /// Rows still undelivered then — a sink that stays down — are counted and logged as not delivered.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Where the engine and the <c>log</c> sink write; nothing is logged when null.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 }

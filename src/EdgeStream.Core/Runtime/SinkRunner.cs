@@ -89,6 +89,7 @@ internal sealed class SinkRunner : IRuleSink
     private async Task RunAsync(ChannelReader<IReadOnlyList<ValueObject>> reader, CancellationToken token)
     {
         var batch = new List<IReadOnlyDictionary<string, object?>>();
+        IReadOnlyDictionary<string, object?>[] inFlight = [];
         ISink? sink = null;
         try
         {
@@ -108,22 +109,24 @@ internal sealed class SinkRunner : IRuleSink
                     continue;
                 }
 
-                var rows = batch.ToArray();
+                var rows = inFlight = batch.ToArray();
                 batch.Clear();
                 try
                 {
                     await RetryAsync(() => sink.WriteAsync(rows, token), "write", transientOnly: true, token).ConfigureAwait(false);
+                    inFlight = [];
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
                 {
                     // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
+                    inFlight = [];
                     await DeadLetterAsync(rows, e.Message, token).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            var left = batch.Count;
+            var left = inFlight.Length + batch.Count;
             while (reader.TryRead(out var emission))
             {
                 left += emission.Count;

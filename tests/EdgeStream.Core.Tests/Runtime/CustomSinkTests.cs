@@ -160,3 +160,36 @@ public sealed class CustomSinkTests
         Assert.Throws<ArgumentException>(() => engine.RegisterSink("memory", _ => throw new NotSupportedException()));
     }
 }
+
+public sealed class ShutdownTests
+{
+    private sealed class DownSink : ISink
+    {
+        public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) =>
+            throw new SinkException("destination is down", isTransient: true);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Test]
+    public async Task Disposing_the_engine_ends_within_the_drain_timeout_and_reports_what_was_not_delivered()
+    {
+        var logs = new Support.ListLoggerFactory();
+        var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { DrainTimeout = TimeSpan.FromMilliseconds(500), LoggerFactory = logs });
+        engine.RegisterSink("down", _ => new DownSink());
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var rule = new RuleDefinition("r", "SELECT a FROM s");
+        rule.Actions.Add(new RuleAction("down"));
+        await engine.CreateRuleAsync(rule);
+        await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = 1 });
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await engine.DisposeAsync();
+
+        // A liveness bound (the drain timeout plus slack), not a speed measurement.
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        Assert.That(logs.Entries.Select(e => e.Message), Has.Some.Contains("stopped before delivering 1 rows"));
+    }
+}
