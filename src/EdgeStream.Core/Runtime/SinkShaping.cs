@@ -75,6 +75,9 @@ internal sealed class SinkShaping
         return new SinkShaping(action);
     }
 
+    /// <summary>True when no property changes emissions: the sink then takes them as they are, with no per-emission work.</summary>
+    public bool IsIdentity => fields is null && excluded is null && dataField is null && !omitIfEmpty && !sendSingle;
+
     /// <summary>The emissions to send for one result emission (none, one, or one per row).</summary>
     public IEnumerable<IReadOnlyList<ValueObject>> Shape(IReadOnlyList<ValueObject> emission)
     {
@@ -170,7 +173,10 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping) : IRuleSi
 
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
 
-    public async ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
+        shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
+
+    private async ValueTask SendShapedAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         foreach (var shaped in shaping.Shape(emission))
         {
