@@ -26,6 +26,23 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private static readonly string[] BuiltinSinks = ["log", "memory", "nop"];
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<SourceContext, ISource>> sourceTypes =
+        new(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly string[] BuiltinSources = ["memory", "file"];
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IFormat> formats =
+        new(StringComparer.OrdinalIgnoreCase) { ["binary"] = new BinaryFormat() };
+
+    /// <summary>eKuiper's other formats, which arrive with the connectors that need them.</summary>
+    private static readonly string[] PendingFormats = ["protobuf", "delimited", "custom"];
+
+    private readonly Lock functionGate = new();
+    private volatile FunctionRegistry functions = FunctionRegistry.Builtins;
+
+    // The one source instance of each SHARED stream, by stream name; under the management lock.
+    private readonly Dictionary<string, SharedInput> sharedInputs = new(StringComparer.OrdinalIgnoreCase);
+
     // Read by publishers without taking the management lock.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -84,7 +101,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private void Drop(DropStatement drop)
     {
-        new Binder(catalog, FunctionRegistry.Builtins).Bind(drop);
+        new Binder(catalog, functions).Bind(drop);
         var user = rules.Values.FirstOrDefault(r => r.Plan.Source.Name.Equals(drop.Name, StringComparison.OrdinalIgnoreCase));
         if (user is not null)
         {
@@ -93,6 +110,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         catalog.Remove(drop.Name);
         streamTopics.TryRemove(drop.Name, out _);
+        sharedInputs.Remove(drop.Name);
     }
 
     /// <summary>
@@ -141,6 +159,72 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Registers a source type that streams can declare with <c>WITH (TYPE="type")</c>. Like a sink factory, the
+    /// factory must not do I/O; reading belongs in <see cref="ISource.RunAsync"/>.
+    /// </summary>
+    /// <param name="type">The name streams use, e.g. <c>opcua</c> (case-insensitive; not <c>memory</c> or <c>file</c>).</param>
+    /// <param name="factory">Makes a source for a stream (per rule, or once for a <c>SHARED</c> stream).</param>
+    /// <exception cref="ArgumentException">The name is a built-in source or already registered.</exception>
+    public void RegisterSource(string type, Func<SourceContext, ISource> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (BuiltinSources.Contains(type, StringComparer.OrdinalIgnoreCase) || !sourceTypes.TryAdd(type, factory))
+        {
+            throw new ArgumentException($"source type `{type}` is already registered", nameof(type));
+        }
+    }
+
+    /// <summary>Registers a payload format that streams (<c>FORMAT="name"</c>) and sinks (<c>format</c>) can name.</summary>
+    /// <param name="name">The format's name (case-insensitive; not a built-in one: <c>json</c>, <c>binary</c>).</param>
+    /// <param name="format">The format; one instance serves every stream and sink.</param>
+    /// <exception cref="ArgumentException">The name is built in or already registered.</exception>
+    public void RegisterFormat(string name, IFormat format)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(format);
+        if (name.Equals("json", StringComparison.OrdinalIgnoreCase) || !formats.TryAdd(name, format))
+        {
+            throw new ArgumentException($"format `{name}` is already registered", nameof(name));
+        }
+    }
+
+    /// <summary>Registers a scalar function that rules can call by <paramref name="name"/>.</summary>
+    /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>; not a built-in function's.</param>
+    /// <param name="function">The function; one instance serves every rule.</param>
+    /// <exception cref="ArgumentException">The name is invalid or taken.</exception>
+    public void RegisterFunction(string name, IFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        AddFunction(name, Functions.FunctionKind.Scalar, function.MinArguments, function.MaxArguments, function);
+    }
+
+    /// <summary>Registers an aggregate function that rules can call by <paramref name="name"/> (in window queries).</summary>
+    /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>; not a built-in function's.</param>
+    /// <param name="function">The function; one instance serves every rule.</param>
+    /// <exception cref="ArgumentException">The name is invalid or taken.</exception>
+    public void RegisterAggregateFunction(string name, IAggregateFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        AddFunction(name, Functions.FunctionKind.Aggregate, function.MinArguments, function.MaxArguments, function);
+    }
+
+    private void AddFunction(string name, Functions.FunctionKind kind, int min, int max, object implementation)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (min < 0 || (max >= 0 && max < min))
+        {
+            throw new ArgumentException($"function `{name}`: the argument counts {min} to {max} are invalid", nameof(name));
+        }
+
+        var info = new FunctionInfo(name.ToLowerInvariant(), FunctionCategory.Other, kind, min, max, $"{name}(…)") { Implementation = implementation };
+        lock (functionGate)
+        {
+            functions = functions.With(info);
+        }
+    }
+
     /// <summary>Checks a rule as <see cref="CreateRuleAsync"/> would, without adding it.</summary>
     /// <param name="rule">The rule.</param>
     /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
@@ -171,10 +255,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"a rule with id `{rule.Id}` already exists", nameof(rule));
             }
 
-            var (plan, sinks, warnings, errors) = Compile(rule);
-            var entry = new RuleEntry(rule, plan, sinks, warnings, logger, errors);
+            var compiled = Compile(rule);
+            var entry = new RuleEntry(rule, compiled, logger);
             rules.Add(rule.Id, entry);
-            foreach (var warning in warnings)
+            foreach (var warning in compiled.Warnings)
             {
                 Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
             }
@@ -203,12 +287,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         {
             ThrowIfDisposed();
             var old = Find(rule.Id);
-            var (plan, sinks, warnings, errors) = Compile(rule);
+            var compiled = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, plan, sinks, warnings, logger, errors);
+            var entry = new RuleEntry(rule, compiled, logger);
             rules[rule.Id] = entry;
-            foreach (var warning in warnings)
+            foreach (var warning in compiled.Warnings)
             {
                 Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
             }
@@ -330,21 +414,81 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
-    private (RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings, ErrorTarget Errors) Compile(RuleDefinition rule)
+    private CompiledRule Compile(RuleDefinition rule)
     {
         var select = SqlParser.ParseSelect(rule.Sql);
-        var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(select);
-        if (RuleRunner.FileSource(bound.Sources[0].Definition) is { } file && !file.Equals("stdin", StringComparison.OrdinalIgnoreCase) && !File.Exists(file))
+        var bound = new Binder(catalog, functions).BindSelect(select);
+        var stream = bound.Sources[0].Definition;
+        if (RuleRunner.FileSource(stream) is { } file && !file.Equals("stdin", StringComparison.OrdinalIgnoreCase) && !File.Exists(file))
         {
-            throw BindError.At(select.From.Span, SqlErrorCode.InvalidValue, $"stream `{bound.Sources[0].Definition.Name}` reads file `{file}`, which does not exist");
+            throw BindError.At(select.From.Span, SqlErrorCode.InvalidValue, $"stream `{stream.Name}` reads file `{file}`, which does not exist");
         }
 
-        var plan = RulePlan.Create(bound);
+        var format = ResolveFormat(stream, select.From.Span);
+        var (input, shared) = ResolveInput(stream, format);
+        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder);
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
         var errors = new ErrorTarget();
         var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings, errors)).ToList();
-        return (plan, sinks, warnings, errors);
+        return new CompiledRule(plan, sinks, warnings, errors, input);
     }
+
+    /// <summary>The stream's payload format: null for JSON (the default), else a registered one.</summary>
+    private IFormat? ResolveFormat(Planning.StreamDefinition stream, Diagnostics.SourceSpan at)
+    {
+        var name = stream.Option("FORMAT");
+        if (name is null || name.Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (formats.TryGetValue(name, out var format))
+        {
+            return format;
+        }
+
+        var reason = PendingFormats.Contains(name, StringComparer.OrdinalIgnoreCase)
+            ? $"stream `{stream.Name}` has FORMAT `{name}`, which is not implemented yet; register an IFormat of that name to use one"
+            : $"stream `{stream.Name}` has unknown FORMAT `{name}`; available: {string.Join(", ", formats.Keys.Append("json").Order(StringComparer.Ordinal))}";
+        throw BindError.At(at, SqlErrorCode.InvalidValue, reason);
+    }
+
+    /// <summary>
+    /// Where a rule's events come from besides pushes and its memory topic: its own source instance, or the one
+    /// instance of a SHARED stream (whose decoder the rule must compile against). Null for a plain memory stream and
+    /// for types with no registered source (those receive only pushed events).
+    /// </summary>
+    private (IRuleInput? Input, SharedInput? Shared) ResolveInput(Planning.StreamDefinition stream, IFormat? format)
+    {
+        var type = stream.Option("TYPE") ?? string.Empty;
+        Func<SourceContext, ISource>? factory = type.ToLowerInvariant() switch
+        {
+            "memory" when stream.Shared && stream.Option("DATASOURCE") is { Length: > 0 } topic => _ => new MemoryTopicSource(Memory, topic, 1024),
+            "memory" => null,
+            "file" => context => new FileLineSource(context),
+            _ => sourceTypes.TryGetValue(type, out var registered) ? registered : null,
+        };
+        if (factory is null)
+        {
+            return (null, null);
+        }
+
+        var context = new SourceContext(stream.Name, type, stream.Options, loggers.CreateLogger("EdgeStream.Sources." + type), time);
+        if (!stream.Shared)
+        {
+            return (new PrivateInput(factory, context), null);
+        }
+
+        if (!sharedInputs.TryGetValue(stream.Name, out var shared))
+        {
+            shared = new SharedInput(factory, context, new RowDecoder(stream, null, format), Memory, RuleRunner.StreamTopic(stream.Name));
+            sharedInputs.Add(stream.Name, shared);
+        }
+
+        return (shared, shared);
+    }
+
+    private sealed record CompiledRule(RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings, ErrorTarget Errors, IRuleInput? Input);
 
     private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings, ErrorTarget errors)
     {
@@ -391,16 +535,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
-    private sealed class RuleEntry(
-        RuleDefinition definition, RulePlan plan, IReadOnlyList<IRuleSink> sinks, IReadOnlyList<string> warnings,
-        Microsoft.Extensions.Logging.ILogger logger, ErrorTarget errors)
+    private sealed class RuleEntry(RuleDefinition definition, CompiledRule compiled, Microsoft.Extensions.Logging.ILogger logger)
     {
+        private readonly IReadOnlyList<string> warnings = compiled.Warnings;
         private RuleRunner? runner;
         private RuleRunner? last;
 
         public RuleDefinition Definition { get; } = definition;
 
-        public RulePlan Plan { get; } = plan;
+        public RulePlan Plan { get; } = compiled.Plan;
 
         public bool IsRunning => runner is not null && runner.Status(true).State == RuleState.Running;
 
@@ -413,8 +556,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
             runner?.Dispose(); // a runner that failed: its loop has ended
 
-            runner = new RuleRunner(Definition.Id, Plan, sinks, Definition.Options, bus, time, warnings, logger);
-            errors.Target = runner.RecordError;
+            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input);
+            compiled.Errors.Target = runner.RecordError;
             last = runner;
             runner.Start();
         }

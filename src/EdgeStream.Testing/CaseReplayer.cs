@@ -114,7 +114,16 @@ public static class CaseReplayer
                     .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order);
                 foreach (var e in events)
                 {
-                    await engine.PublishJsonAsync(e.Stream, Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                    // An event is the source's decoded row; bytes (`{"$base64": …}`, a binary stream's `self`) cannot travel
+                    // as a JSON payload, so such an event is pushed as fields.
+                    if (e.Event.Json.Contains("\"$base64\"", StringComparison.Ordinal))
+                    {
+                        await engine.PublishAsync(e.Stream, EventFields(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await engine.PublishJsonAsync(e.Stream, Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
                 await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
@@ -166,5 +175,24 @@ public static class CaseReplayer
 
         var onlyWindow = items == 1 && Regex.IsMatch(group.Groups[1].Value, @"^\s*\w*window\s*\(", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
         return onlyWindow;
+    }
+
+    /// <summary>A case event's JSON object as plain values: integers as long, other numbers as double, <c>{"$base64": …}</c> as bytes.</summary>
+    private static Dictionary<string, object?> EventFields(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        return (Dictionary<string, object?>)Plain(document.RootElement)!;
+
+        static object? Plain(System.Text.Json.JsonElement element) => element.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.Object when element.EnumerateObject().ToArray() is [{ Name: "$base64" } only] => Convert.FromBase64String(only.Value.GetString()!),
+            System.Text.Json.JsonValueKind.Object => element.EnumerateObject().ToDictionary(p => p.Name, p => Plain(p.Value), StringComparer.Ordinal),
+            System.Text.Json.JsonValueKind.Array => element.EnumerateArray().Select(Plain).ToArray(),
+            System.Text.Json.JsonValueKind.String => element.GetString(),
+            System.Text.Json.JsonValueKind.Number => element.TryGetInt64(out var l) ? l : element.GetDouble(),
+            System.Text.Json.JsonValueKind.True => true,
+            System.Text.Json.JsonValueKind.False => false,
+            _ => null,
+        };
     }
 }

@@ -12,7 +12,7 @@ internal sealed class Row(RowSchema schema, Value[] values, long timestamp = 0)
     public long Timestamp { get; } = timestamp;
 
     /// <summary>Source metadata (<c>meta(topic)</c>…), or null.</summary>
-    public ValueObject? Meta { get; init; }
+    public ValueObject? Meta { get; set; }
 
     public Value this[int slot] => (uint)slot < (uint)Values.Length ? Values[slot] : Value.Null;
 

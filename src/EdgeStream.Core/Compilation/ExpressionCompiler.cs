@@ -13,13 +13,16 @@ internal sealed class ExpressionCompiler
 {
     private readonly BoundSelect bound;
     private readonly IReadOnlyList<RowSchema> schemas;
+    private readonly string ruleId;
     private readonly Dictionary<SelectField, int> aliasIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
 
     /// <param name="bound">The bound statement whose expressions are compiled.</param>
     /// <param name="schemas">The row schema of each source, in <see cref="BoundSelect.Sources"/> order.</param>
-    public ExpressionCompiler(BoundSelect bound, IReadOnlyList<RowSchema> schemas)
+    /// <param name="ruleId">The rule, as user functions see it in their <see cref="FunctionContext"/>.</param>
+    public ExpressionCompiler(BoundSelect bound, IReadOnlyList<RowSchema> schemas, string ruleId = "")
     {
+        this.ruleId = ruleId;
         this.bound = bound;
         this.schemas = schemas;
         for (var i = 0; i < bound.Statement.Fields.Count; i++)
@@ -187,6 +190,8 @@ internal sealed class ExpressionCompiler
                     };
                 }
 
+            case CallExpr call when bound.Functions.TryGet(call.Name, out var info) && info.Implementation is IFunction function:
+                return UserFunctionCall.Compile(function, new FunctionContext(ruleId, info.Name), call.Arguments.Select(Compile).ToArray());
             default:
                 // Function calls arrive with the function library; until then a rule that calls one is rejected here.
                 throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)} yet");

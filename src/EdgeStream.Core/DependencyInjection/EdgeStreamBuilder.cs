@@ -3,7 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeStream;
 
-/// <summary>Registers extensions of the engine that <see cref="EdgeStreamServiceCollectionExtensions.AddEdgeStream"/> adds.</summary>
+/// <summary>
+/// Registers extensions (sinks, sources, functions, formats) of the engine that
+/// <see cref="EdgeStreamServiceCollectionExtensions.AddEdgeStream"/> adds. They are registered on the engine when the
+/// container first makes it, in the order given here.
+/// </summary>
 public sealed class EdgeStreamBuilder
 {
     internal EdgeStreamBuilder(IServiceCollection services) => Services = services;
@@ -13,7 +17,7 @@ public sealed class EdgeStreamBuilder
 
     internal List<Action<EdgeStreamEngineOptions>> Configure { get; } = [];
 
-    internal List<Action<IServiceProvider, EdgeStreamEngine>> Sinks { get; } = [];
+    internal List<Action<IServiceProvider, EdgeStreamEngine>> Registrations { get; } = [];
 
     /// <summary>
     /// Registers a sink type whose instances the container makes: <typeparamref name="TSink"/>'s constructor may take
@@ -44,7 +48,72 @@ public sealed class EdgeStreamBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         ArgumentNullException.ThrowIfNull(factory);
-        Sinks.Add((provider, engine) => engine.RegisterSink(type, context => factory(provider, context), properties));
+        Registrations.Add((provider, engine) => engine.RegisterSink(type, context => factory(provider, context), properties));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a source type whose instances the container makes: <typeparamref name="TSource"/>'s constructor may
+    /// take services and the <see cref="SourceContext"/> of the stream. Streams name it with <c>TYPE="type"</c>.
+    /// </summary>
+    /// <typeparam name="TSource">The source.</typeparam>
+    /// <param name="type">The name streams use.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddSource<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSource>(string type)
+        where TSource : class, ISource =>
+        AddSource(type, (provider, context) => ActivatorUtilities.CreateInstance<TSource>(provider, context));
+
+    /// <summary>Registers a source type made by a factory that may use the container.</summary>
+    /// <param name="type">The name streams use.</param>
+    /// <param name="factory">Makes a source for a stream; no I/O (see <see cref="EdgeStreamEngine.RegisterSource"/>).</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddSource(string type, Func<IServiceProvider, SourceContext, ISource> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(factory);
+        Registrations.Add((provider, engine) => engine.RegisterSource(type, context => factory(provider, context)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a scalar function: the container makes one <typeparamref name="TFunction"/> (its constructor may take
+    /// services) for the engine, and rules call it by <paramref name="name"/>.
+    /// </summary>
+    /// <typeparam name="TFunction">The function.</typeparam>
+    /// <param name="name">The name rules call it by.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name)
+        where TFunction : class, IFunction
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Registrations.Add((provider, engine) => engine.RegisterFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider)));
+        return this;
+    }
+
+    /// <summary>Registers an aggregate function the container makes (see <see cref="AddFunction{TFunction}"/>).</summary>
+    /// <typeparam name="TFunction">The aggregate function.</typeparam>
+    /// <param name="name">The name rules call it by.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddAggregateFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name)
+        where TFunction : class, IAggregateFunction
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Registrations.Add((provider, engine) => engine.RegisterAggregateFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a payload format the container makes once for the engine; streams name it with <c>FORMAT="name"</c>
+    /// and sinks with the property <c>format</c>.
+    /// </summary>
+    /// <typeparam name="TFormat">The format.</typeparam>
+    /// <param name="name">The format's name.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddFormat<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFormat>(string name)
+        where TFormat : class, IFormat
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Registrations.Add((provider, engine) => engine.RegisterFormat(name, ActivatorUtilities.CreateInstance<TFormat>(provider)));
         return this;
     }
 }

@@ -37,7 +37,7 @@ public static class EdgeStreamServiceCollectionExtensions
                 }
 
                 var engine = new EdgeStreamEngine(options);
-                foreach (var registration in builder.Sinks)
+                foreach (var registration in builder.Registrations)
                 {
                     registration(provider, engine);
                 }

@@ -4,7 +4,7 @@ namespace EdgeStream.Diagnostics;
 
 /// <summary>
 /// Every log message of the engine, as source-generated <see cref="LoggerMessage"/> methods. Event ids: 1000–1099
-/// rule lifecycle, 1100–1199 per-event problems, 1200–1299 sinks.
+/// rule lifecycle, 1100–1199 per-event problems, 1200–1299 sinks, 1300–1399 sources.
 /// </summary>
 internal static partial class Log
 {
@@ -29,4 +29,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Rule {RuleId} result: {Emission}")]
     public static partial void LogSinkEmission(ILogger logger, string ruleId, string emission);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Stream {Stream}: {Problem}")]
+    public static partial void SourceProblem(ILogger logger, string stream, string problem);
 }

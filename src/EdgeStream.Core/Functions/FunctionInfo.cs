@@ -74,6 +74,9 @@ internal sealed record FunctionInfo(
 {
     public bool IsVariadic => MaxArgs < 0;
 
+    /// <summary>A user function's implementation (<see cref="IFunction"/> or <see cref="IAggregateFunction"/>); null for built-ins.</summary>
+    public object? Implementation { get; init; }
+
     public bool Accepts(int count) => count >= MinArgs && (MaxArgs < 0 || count <= MaxArgs);
 
     /// <summary>The accepted argument count in words: <c>1</c>, <c>1 to 3</c>, <c>at least 2</c>.</summary>

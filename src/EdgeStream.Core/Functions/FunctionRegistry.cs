@@ -27,6 +27,23 @@ internal sealed class FunctionRegistry
     /// <summary>The built-in functions.</summary>
     public static FunctionRegistry Builtins { get; } = new(BuiltinFunctionCatalog.All);
 
+    /// <summary>This registry plus one user function.</summary>
+    /// <exception cref="ArgumentException">The name is not an identifier, or a function of that name exists.</exception>
+    public FunctionRegistry With(FunctionInfo function)
+    {
+        if (!Sql.SqlNames.IsPlainIdentifier(function.Name))
+        {
+            throw new ArgumentException($"`{function.Name}` is not a valid function name (letters, digits and `_`, not starting with a digit)", nameof(function));
+        }
+
+        if (functions.ContainsKey(function.Name))
+        {
+            throw new ArgumentException($"a function named `{function.Name}` already exists", nameof(function));
+        }
+
+        return new FunctionRegistry(functions.Values.Append(function));
+    }
+
     public IEnumerable<FunctionInfo> All => functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal);
 
     public int Count => functions.Count;

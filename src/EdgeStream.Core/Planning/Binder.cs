@@ -181,7 +181,7 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
                 throw BindError.At(groupBy.Span, SqlErrorCode.InvalidUse, "GROUP BY needs a window (TUMBLINGWINDOW, HOPPINGWINDOW, SLIDINGWINDOW, SESSIONWINDOW, COUNTWINDOW or STATEWINDOW)");
             }
 
-            return new BoundSelect(select, sources, fields, isAggregate, names, types);
+            return new BoundSelect(select, sources, fields, isAggregate, names, types) { Functions = binder.Functions };
         }
 
         private SourceSpan? FirstAggregate()

@@ -43,4 +43,7 @@ internal sealed class BoundSelect(
 
     /// <summary>The static type of each bound expression (by reference); <see cref="SqlType.Any"/> when known only at run time.</summary>
     public IReadOnlyDictionary<Expr, SqlType> Types { get; } = types;
+
+    /// <summary>The functions the statement was bound against (built-ins and the engine's user functions).</summary>
+    public Functions.FunctionRegistry Functions { get; init; } = EdgeStream.Functions.FunctionRegistry.Builtins;
 }

@@ -9,6 +9,9 @@ using EdgeStream.Sql;
 
 namespace EdgeStream.Runtime;
 
+/// <summary>One decoded event: its row, or the error and the payload it came from.</summary>
+internal readonly record struct DecodeResult(Row? Row, string? Error, Value Payload);
+
 /// <summary>
 /// Turns what a stream receives into rows of its schema. A typed stream converts each declared column to its type,
 /// best effort by default and strictly with <c>STRICT_VALIDATION="true"</c> (a mismatch is then an error, as in
@@ -23,15 +26,107 @@ internal sealed class RowDecoder
     /// <param name="stream">The stream's declaration.</param>
     /// <param name="used">The columns the rule reads; null for all (a <c>*</c>). As in eKuiper, strict validation
     /// checks only these: a mistyped field the rule never reads does not make the event an error.</param>
-    public RowDecoder(StreamDefinition stream, IReadOnlySet<string>? used = null)
+    /// <param name="format">Decodes payloads; null for the built-in JSON.</param>
+    public RowDecoder(StreamDefinition stream, IReadOnlySet<string>? used = null, IFormat? format = null)
     {
         this.stream = stream;
+        Format = format;
         Schema = stream.IsSchemaless ? RowSchema.Growing() : RowSchema.Fixed(stream.Columns.Select(c => c.Name));
         columnTypes = stream.Columns.Select(c => c.Type).ToArray();
         strict = stream.Columns.Select(c => stream.StrictValidation && (used is null || used.Contains(c.Name))).ToArray();
     }
 
     public RowSchema Schema { get; }
+
+    /// <summary>The stream's payload format; null for the built-in JSON.</summary>
+    public IFormat? Format { get; }
+
+    /// <summary>
+    /// Decodes every event a message carries (a payload may hold several: a JSON array, a format's batch) into
+    /// <paramref name="results"/>, each a row or an error with the event's payload. Never throws for bad input.
+    /// </summary>
+    public void DecodeAll(MemoryMessage message, long timestamp, List<DecodeResult> results)
+    {
+        if (message.Decoded is { } decoded)
+        {
+            results.Add(new(decoded, null, default));
+        }
+        else if (message.Error is { } error)
+        {
+            results.Add(new(null, error, message.Row is { } fields ? Value.From(fields) : PayloadText(message)));
+        }
+        else if (message.Rows is { } rows)
+        {
+            foreach (var fields in rows)
+            {
+                Add(fields, Value.From(fields));
+            }
+        }
+        else if (message.Row is { } one)
+        {
+            Add(one, Value.From(one));
+        }
+        else if (Format is not null || StartsWith(message.Json.Span, (byte)'['))
+        {
+            DecodeBatch(message, timestamp, results);
+        }
+        else
+        {
+            var ok = TryDecodeOne(message, timestamp, out var row, out var failure);
+            results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, PayloadText(message)));
+        }
+
+        void Add(ValueObject fields, Value payload)
+        {
+            var ok = TryDecodeRow(fields, timestamp, out var row, out var failure);
+            results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, payload));
+        }
+    }
+
+    /// <summary>A payload that holds a list of events: a JSON array, or anything a user format decodes.</summary>
+    private void DecodeBatch(MemoryMessage message, long timestamp, List<DecodeResult> results)
+    {
+        IEnumerable<ValueObject> events;
+        try
+        {
+            events = Format is { } format
+                ? format.Decode(message.Json).Select(d => ClrValues.FromClr(d).AsObject).ToArray()
+                : JsonValueReader.Parse(message.Json.Span) is { Kind: ValueKind.Array } array && array.AsArray.All(v => v.Kind == ValueKind.Object)
+                    ? array.AsArray.Select(v => v.AsObject).ToArray()
+                    : throw new JsonException("expected an object or an array of objects");
+        }
+#pragma warning disable CA1031 // A user format's failure is a bad event, never the rule's end.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            results.Add(new(null, $"decode error: {(Format is null ? "invalid JSON: " : string.Empty)}{e.Message}", PayloadText(message)));
+            return;
+        }
+
+        foreach (var fields in events)
+        {
+            var ok = TryDecodeRow(fields, timestamp, out var row, out var failure);
+            results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, Value.From(fields)));
+        }
+    }
+
+    private static Row WithMeta(Row row, MemoryMessage message)
+    {
+        if (message.Meta is { } meta)
+        {
+            row.Meta = meta;
+        }
+
+        return row;
+    }
+
+    private static Value PayloadText(MemoryMessage message) => Value.From(System.Text.Encoding.UTF8.GetString(message.Json.Span));
+
+    private static bool StartsWith(ReadOnlySpan<byte> utf8, byte first)
+    {
+        var trimmed = utf8.TrimStart(" \t\r\n"u8);
+        return trimmed.Length > 0 && trimmed[0] == first;
+    }
 
     /// <summary>Decodes a message that carries one event; false with the error's text when it cannot be.</summary>
     public bool TryDecodeOne(MemoryMessage message, long timestamp, out Row row, out string error)

@@ -35,7 +35,11 @@ internal sealed class RulePlan
 
     public StreamDefinition Source => bound.Sources[0].Definition;
 
-    public static RulePlan Create(BoundSelect bound)
+    /// <param name="bound">The bound statement.</param>
+    /// <param name="ruleId">The rule, for user functions' context.</param>
+    /// <param name="format">The stream's payload format; null for JSON.</param>
+    /// <param name="shared">The decoder of a <c>SHARED</c> stream, whose rows every rule of the stream reads; null to make one.</param>
+    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null)
     {
         var statement = bound.Statement;
         Reject(statement.GroupBy?.Window is { } w ? w.Span : null, "windows (GROUP BY …WINDOW) are not implemented yet");
@@ -43,8 +47,8 @@ internal sealed class RulePlan
         Reject(statement.Having?.Span, "HAVING is not implemented yet");
         Reject(statement.OrderBy.IsEmpty ? null : statement.OrderBy[0].Span, "ORDER BY is not implemented yet");
         Reject(statement.Limit is null ? null : statement.Span, "LIMIT is not implemented yet");
-        var decoder = new RowDecoder(bound.Sources[0].Definition, UsedColumns(bound));
-        return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema]));
+        var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, UsedColumns(bound), format);
+        return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema], ruleId));
     }
 
     /// <summary>The columns the statement reads, or null when it reads them all (a <c>*</c> anywhere).</summary>

@@ -65,9 +65,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly Channel<MemoryMessage> input;
     private readonly EvalContext context;
     private readonly CancellationTokenSource stopping = new();
-    private readonly CancellationTokenSource producing = new();
+    private readonly IRuleInput? source;
+    private readonly List<DecodeResult> decoded = [];
     private Task? loop;
-    private Task? producer;
     private long recordsIn;
     private long recordsOut;
     private long errors;
@@ -80,7 +80,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public RuleRunner(
         string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time,
-        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger)
+        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger, IRuleInput? source = null)
     {
         this.warnings = warnings;
         this.logger = logger;
@@ -91,9 +91,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         this.options = options;
         this.bus = bus;
         this.time = time;
-        var source = plan.Source;
-        var memoryTopic = string.Equals(source.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? source.Option("DATASOURCE") : null;
-        topics = memoryTopic is { Length: > 0 } ? [StreamTopic(source.Name), memoryTopic] : [StreamTopic(source.Name)];
+        this.source = source;
+        var stream = plan.Source;
+        var memoryTopic = source is null && string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
+        topics = memoryTopic is { Length: > 0 } ? [StreamTopic(stream.Name), memoryTopic] : [StreamTopic(stream.Name)];
         input = Channel.CreateBounded<MemoryMessage>(new BoundedChannelOptions(Math.Max(1, options.BufferLength))
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -115,10 +116,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         loop = Task.Run(RunAsync);
-        if (FileSource(plan.Source) is { } path)
-        {
-            producer = Task.Run(() => ReadLinesAsync(path, producing.Token));
-        }
+        source?.Attach(this);
 
         Diagnostics.Log.RuleStarted(logger, id);
     }
@@ -129,10 +127,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await producing.CancelAsync().ConfigureAwait(false);
-        if (producer is not null)
+        if (source is not null)
         {
-            await producer.ConfigureAwait(false);
+            await source.DetachAsync(this).ConfigureAwait(false);
         }
 
         Unsubscribe();
@@ -158,7 +155,6 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     public void Dispose()
     {
         stopping.Dispose();
-        producing.Dispose();
     }
 
     /// <summary>
@@ -167,32 +163,6 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     internal static string? FileSource(Planning.StreamDefinition stream) =>
         string.Equals(stream.Option("TYPE"), "file", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
-
-    /// <summary>Feeds each non-blank line of the file to the rule; malformed lines become decode errors like any bad event.</summary>
-    private async Task ReadLinesAsync(string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var stdin = path.Equals("stdin", StringComparison.OrdinalIgnoreCase);
-            using var reader = stdin ? null : new StreamReader(path, System.Text.Encoding.UTF8);
-            var lines = reader ?? Console.In;
-            while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-            {
-                if (line.Length > 0 && !string.IsNullOrWhiteSpace(line))
-                {
-                    await DeliverAsync(new MemoryMessage(null, System.Text.Encoding.UTF8.GetBytes(line), null), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Interlocked.Increment(ref errors);
-            Volatile.Write(ref lastError, $"file source `{path}`: {e.Message}");
-        }
-    }
 
     /// <summary>The bus topic of events pushed to a stream by name; the control character keeps it apart from user topics.</summary>
     internal static string StreamTopic(string stream) => "\u0001stream/" + stream.ToUpperInvariant();
@@ -252,27 +222,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     private async ValueTask ProcessAsync(MemoryMessage message)
     {
-        var timestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (message.Rows is { } rows)
+        decoded.Clear();
+        plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+        foreach (var result in decoded)
         {
-            foreach (var fields in rows)
+            await ProcessDecodedAsync(result.Row is not null, result.Row!, result.Error ?? string.Empty).ConfigureAwait(false);
+            if (result.Row is null)
             {
-                var decoded = plan.Decoder.TryDecodeRow(fields, timestamp, out var row, out var error);
-                await ProcessDecodedAsync(decoded, row, error).ConfigureAwait(false);
-                if (!decoded)
-                {
-                    await DeadLetterAsync(error, Value.From(fields)).ConfigureAwait(false);
-                }
+                await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
             }
-
-            return;
-        }
-
-        var ok = plan.Decoder.TryDecodeOne(message, timestamp, out var one, out var failure);
-        await ProcessDecodedAsync(ok, one, failure).ConfigureAwait(false);
-        if (!ok)
-        {
-            await DeadLetterAsync(failure, message.Row is { } r ? Value.From(r) : Value.From(System.Text.Encoding.UTF8.GetString(message.Json.Span))).ConfigureAwait(false);
         }
     }
 

@@ -6,7 +6,18 @@ namespace EdgeStream.Runtime.Memory;
 /// What travels on a memory topic: one row from host code (<see cref="Row"/>), one JSON payload to decode
 /// (<see cref="Json"/>), or one emission of a rule's memory sink (<see cref="Rows"/>, a rule pipeline).
 /// </summary>
-internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<byte> Json, IReadOnlyList<ValueObject>? Rows);
+/// <remarks>
+/// A shared source decodes once and sends each event as <see cref="Decoded"/> (or <see cref="Error"/> when it could
+/// not be decoded, with the payload in <see cref="Json"/>); <see cref="Meta"/> is the source's message metadata.
+/// </remarks>
+internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<byte> Json, IReadOnlyList<ValueObject>? Rows)
+{
+    public Row? Decoded { get; init; }
+
+    public string? Error { get; init; }
+
+    public ValueObject? Meta { get; init; }
+}
 
 /// <summary>A receiver of a memory topic.</summary>
 internal interface IMemorySubscriber

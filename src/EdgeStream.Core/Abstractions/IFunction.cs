@@ -1,0 +1,78 @@
+namespace EdgeStream;
+
+/// <summary>
+/// A scalar function that rules can call by the name it is registered under
+/// (<see cref="EdgeStreamEngine.RegisterFunction"/>, or <c>AddFunction</c> on the DI builder):
+/// one result per row from that row's arguments.
+/// </summary>
+/// <remarks>
+/// <para>Threading: one instance serves every rule of the engine, and rules run in parallel, so
+/// <see cref="Invoke"/> may run concurrently on several threads. Keep it free of mutable state or synchronize.</para>
+/// <para>Faults: an exception from <see cref="Invoke"/> fails that row only: it is counted in the rule's status,
+/// logged, sent as an <c>{"error": …}</c> row when the rule's <c>sendError</c> is on, and the rule goes on.</para>
+/// </remarks>
+public interface IFunction
+{
+    /// <summary>Fewest arguments a call takes; checked when a rule is created.</summary>
+    int MinArguments { get; }
+
+    /// <summary>Most arguments a call takes, or -1 for no limit; checked when a rule is created.</summary>
+    int MaxArguments { get; }
+
+    /// <summary>Computes the result for one row.</summary>
+    /// <param name="arguments">The evaluated arguments. The span is reused after the call returns: copy what you keep.</param>
+    /// <param name="context">The calling rule.</param>
+    /// <returns>The result; <see cref="SqlValue.Null"/> for SQL null.</returns>
+    SqlValue Invoke(ReadOnlySpan<SqlValue> arguments, FunctionContext context);
+}
+
+/// <summary>
+/// An aggregate function: one result per group of rows (a window, a <c>GROUP BY</c> group), computed incrementally
+/// by an accumulator. Rules call it like the built-in aggregates (<c>sum</c>, <c>avg</c>…), with <c>FILTER (WHERE …)</c>.
+/// </summary>
+/// <remarks>
+/// Windows arrive with the windows issue; until then a rule can name the function (the binder checks where it may
+/// be used), but the engine rejects aggregating rules at creation with a clear error.
+/// Threading: <see cref="CreateAccumulator"/> may be called concurrently; each accumulator is used by one thread at a time.
+/// </remarks>
+public interface IAggregateFunction
+{
+    /// <summary>Fewest arguments a call takes.</summary>
+    int MinArguments { get; }
+
+    /// <summary>Most arguments a call takes, or -1 for no limit.</summary>
+    int MaxArguments { get; }
+
+    /// <summary>Starts an empty group.</summary>
+    /// <param name="context">The calling rule.</param>
+    /// <returns>A new accumulator.</returns>
+    IAggregateAccumulator CreateAccumulator(FunctionContext context);
+}
+
+/// <summary>The running state of one group of an <see cref="IAggregateFunction"/>.</summary>
+public interface IAggregateAccumulator
+{
+    /// <summary>Adds one row's arguments to the group.</summary>
+    /// <param name="arguments">The row's evaluated arguments; reused after the call returns.</param>
+    void Add(ReadOnlySpan<SqlValue> arguments);
+
+    /// <summary>The group's result so far.</summary>
+    /// <returns>The result; <see cref="SqlValue.Null"/> for SQL null.</returns>
+    SqlValue GetResult();
+}
+
+/// <summary>What a function learns about its caller.</summary>
+public sealed class FunctionContext
+{
+    internal FunctionContext(string ruleId, string functionName)
+    {
+        RuleId = ruleId;
+        FunctionName = functionName;
+    }
+
+    /// <summary>The id of the calling rule.</summary>
+    public string RuleId { get; }
+
+    /// <summary>The name the function was called by.</summary>
+    public string FunctionName { get; }
+}
