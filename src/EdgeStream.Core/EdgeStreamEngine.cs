@@ -160,6 +160,25 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     }
 
     /// <summary>
+    /// Registers a sink type whose properties bind to an options class: each public settable property of
+    /// <typeparamref name="TOptions"/> takes the action property of the same name (case-insensitive; rule JSON writes
+    /// them camelCase), converted to its type; a <c>required</c> property must be given. Misspelt, missing and
+    /// invalid properties fail rule creation with a message naming the property. Those names are the sink's
+    /// accepted properties, besides the common ones.
+    /// </summary>
+    /// <typeparam name="TOptions">The options class: string, bool, int, long, double, decimal, TimeSpan, enum, Uri and string-list properties.</typeparam>
+    /// <param name="type">The name actions use.</param>
+    /// <param name="factory">Makes a sink from the action's context and bound options; no I/O.</param>
+    /// <exception cref="ArgumentException">The name is a built-in sink or already registered.</exception>
+    public void RegisterSink<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(
+        string type, Func<SinkContext, TOptions, ISink> factory)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        RegisterSink(type, context => factory(context, OptionsBinder<TOptions>.Bind(context.SinkType, context.Properties)), OptionsBinder<TOptions>.Names);
+    }
+
+    /// <summary>
     /// Registers a source type that streams can declare with <c>WITH (TYPE="type")</c>. Like a sink factory, the
     /// factory must not do I/O; reading belongs in <see cref="ISource.RunAsync"/>.
     /// </summary>

@@ -31,3 +31,54 @@ public sealed class CollectingSink(CollectedRows collected, SinkContext context)
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
+
+/// <summary>How <see cref="OptionsSink"/> delivers.</summary>
+public enum DeliveryMode
+{
+    /// <summary>One row at a time.</summary>
+    OneByOne,
+
+    /// <summary>Rows in batches.</summary>
+    Batched,
+}
+
+/// <summary>The typed options of <see cref="OptionsSink"/>, bound from a rule action's properties.</summary>
+public sealed class OptionsSinkOptions
+{
+    /// <summary>Where to send (required).</summary>
+    public required Uri Url { get; set; }
+
+    /// <summary>How many times to try.</summary>
+    public int Retries { get; set; } = 3;
+
+    /// <summary>How long a token lives.</summary>
+    public TimeSpan TokenTtl { get; set; }
+
+    /// <summary>Delivery mode.</summary>
+    public DeliveryMode Mode { get; set; }
+
+    /// <summary>Extra labels.</summary>
+    public IReadOnlyList<string> Labels { get; set; } = [];
+}
+
+/// <summary>A sink whose properties bind to <see cref="OptionsSinkOptions"/>; it records its options with each row.</summary>
+public sealed class OptionsSink(CollectedRows collected, OptionsSinkOptions options) : ISink
+{
+    /// <inheritdoc />
+    public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken)
+    {
+        var label = FormattableString.Invariant($"{options.Url}|{options.Retries}|{options.TokenTtl.TotalMilliseconds}|{options.Mode}|{string.Join("+", options.Labels)}");
+        foreach (var row in rows)
+        {
+            collected.Rows.Enqueue((label, row));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

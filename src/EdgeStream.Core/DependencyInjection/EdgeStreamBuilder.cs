@@ -39,6 +39,31 @@ public sealed class EdgeStreamBuilder
     public EdgeStreamBuilder AddSink<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSink>(string type)
         where TSink : class, ISink => AddSink<TSink>(type, null);
 
+    /// <summary>
+    /// Registers a sink type whose properties bind to <typeparamref name="TOptions"/> (see
+    /// <see cref="EdgeStreamEngine.RegisterSink{TOptions}"/>) and whose instances the container makes:
+    /// <typeparamref name="TSink"/>'s constructor takes the options and may take services and the <see cref="SinkContext"/>.
+    /// </summary>
+    /// <typeparam name="TSink">The sink.</typeparam>
+    /// <typeparam name="TOptions">Its options class.</typeparam>
+    /// <param name="type">The name rule actions use.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddSink<
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSink,
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(string type)
+        where TSink : class, ISink
+        where TOptions : class
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+
+        // The container takes only arguments the constructor uses, so the context is passed only when it is asked for.
+        var takesContext = typeof(TSink).GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(SinkContext)));
+        Registrations.Add((provider, engine) => engine.RegisterSink<TOptions>(type, (context, options) => takesContext
+            ? ActivatorUtilities.CreateInstance<TSink>(provider, context, options)
+            : ActivatorUtilities.CreateInstance<TSink>(provider, options)));
+        return this;
+    }
+
     /// <summary>Registers a sink type made by a factory that may use the container.</summary>
     /// <param name="type">The name rule actions use.</param>
     /// <param name="factory">Makes a sink for a rule action; no I/O (see <see cref="EdgeStreamEngine.RegisterSink"/>).</param>

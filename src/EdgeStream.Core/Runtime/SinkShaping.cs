@@ -46,7 +46,7 @@ internal sealed class SinkShaping
         sendSingle = Bool(action, "sendSingle");
     }
 
-    /// <summary>Checks the action's property names against the sink's own and the common ones, then builds the shaping.</summary>
+    /// <summary>Checks the action's property names against the sink's own (case-insensitive, as eKuiper maps them) and the common ones, then builds the shaping.</summary>
     /// <exception cref="ArgumentException">A property name is unknown (the message names the closest) or a value is invalid.</exception>
     /// <param name="action">The action.</param>
     /// <param name="sinkProperties">The sink's own property names; null when the sink accepts any.</param>
@@ -56,7 +56,7 @@ internal sealed class SinkShaping
     {
         foreach (var name in action.Properties.Keys)
         {
-            if (sinkProperties is null || sinkProperties.Contains(name) || CommonProperties.Contains(name, StringComparer.Ordinal))
+            if (sinkProperties is null || sinkProperties.Contains(name, StringComparer.OrdinalIgnoreCase) || CommonProperties.Contains(name, StringComparer.Ordinal))
             {
                 if (NotApplied.Contains(name, StringComparer.Ordinal) && applied?.Contains(name) != true)
                 {

@@ -52,3 +52,63 @@ public sealed class DependencyInjectionTests
         Assert.That(logs.Entries.Select(e => e.Message), Does.Contain("Rule ok started"), "the container's logger factory is used");
     }
 }
+
+public sealed class TypedSinkOptionsTests
+{
+    private static async Task<(ServiceProvider Provider, EdgeStreamEngine Engine)> Setup()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<CollectedRows>();
+        services.AddEdgeStream().AddSink<OptionsSink, OptionsSinkOptions>("opt");
+        var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<EdgeStreamEngine>();
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        await Task.CompletedTask;
+        return (provider, engine);
+    }
+
+    private static RuleDefinition Rule(string properties) =>
+        RuleDefinition.FromJson("""{"id": "r", "sql": "SELECT a FROM s", "actions": [{"opt": {""" + properties + "}}]}");
+
+    [Test]
+    public async Task Properties_bind_to_the_options_class_by_name_and_type()
+    {
+        var (provider, engine) = await Setup();
+        await using (provider)
+        {
+            await engine.CreateRuleAsync(Rule("""
+                "url": "https://example.test/in", "Retries": 5, "tokenTtl": "2s", "mode": "batched", "labels": ["x", "y"]
+                """));
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = 1 });
+            await engine.StopRuleAsync("r");
+
+            var (label, row) = provider.GetRequiredService<CollectedRows>().Rows.Single();
+            Assert.That(label, Is.EqualTo("https://example.test/in|5|2000|Batched|x+y"));
+            Assert.That(row["a"], Is.EqualTo(1L));
+        }
+    }
+
+    [TestCase("\"retries\": 1", "sink `opt` needs the property `url`")]
+    [TestCase("\"url\": \"u\", \"retries\": \"many\"", "sink `opt`: property `retries` must be an integer, not `many`")]
+    [TestCase("\"url\": \"u\", \"mode\": \"sometimes\"", "sink `opt`: property `mode` must be one of OneByOne, Batched, not `sometimes`")]
+    [TestCase("\"url\": \"u\", \"tokenTtl\": \"soon\"", "sink `opt`: property `tokenTtl` must be a duration (milliseconds, or 500ms, 5s, 2m, 1h), not (hidden)")]
+    [TestCase("\"url\": \"u\", \"retires\": 2", "unknown property `retries`")]
+    public async Task Missing_invalid_and_misspelt_properties_fail_rule_creation(string properties, string message)
+    {
+        var (provider, engine) = await Setup();
+        await using (provider)
+        {
+            var error = Assert.ThrowsAsync<ArgumentException>(() => engine.CreateRuleAsync(Rule(properties)))!;
+            if (message.StartsWith("unknown", StringComparison.Ordinal))
+            {
+                Assert.That(error.Message, Does.StartWith("unknown property `retires` for sink `opt`; did you mean `retries`?"));
+            }
+            else
+            {
+                Assert.That(error.Message, Does.StartWith(message));
+            }
+
+            Assert.That(engine.RuleIds, Is.Empty);
+        }
+    }
+}
