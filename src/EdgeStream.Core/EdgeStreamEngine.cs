@@ -511,6 +511,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings, ErrorTarget errors)
     {
+        var encoding = SinkEncoding.Create(action, name => formats.TryGetValue(name, out var f) ? f : null);
         if (sinkTypes.TryGetValue(action.SinkType, out var registered))
         {
             var properties = registered.Properties is null ? null : registered.Properties.Concat(SinkRunner.RunnerProperties).ToArray();
@@ -519,24 +520,30 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             try
             {
                 // A probe instance checks the properties now, so a bad one fails rule creation rather than the first write.
-                registered.Factory(context).DisposeAsync().AsTask().GetAwaiter().GetResult();
+                var probe = registered.Factory(context);
+                if (probe is not IPayloadSink && action.Properties.ContainsKey("format"))
+                {
+                    warnings.Add($"sink property `format` of `{action.SinkType}` has no effect: the sink takes rows, not payloads");
+                }
+
+                probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not ArgumentException)
             {
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target), shaping);
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding), shaping);
         }
 
         switch (action.SinkType.ToLowerInvariant())
         {
             case "log":
-                return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId), SinkShaping.Create(action, [], warnings));
+                return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId, encoding, () => errors.Target), SinkShaping.Create(action, [], warnings));
             case "memory":
                 var shaping = SinkShaping.Create(action, ["topic", "rowkindField", "keyField"], warnings);
                 return action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
-                    ? new ShapedSink(new MemorySink(Memory, topic), shaping)
+                    ? new ShapedSink(new MemorySink(Memory, topic, encoding, () => errors.Target), shaping)
                     : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action));
             case "nop":
                 return new ShapedSink(new NopSink(), SinkShaping.Create(action, [], warnings));

@@ -73,3 +73,26 @@ public sealed class SinkException : Exception
     /// <summary>True when retrying may succeed.</summary>
     public bool IsTransient { get; }
 }
+
+/// <summary>
+/// A sink that sends encoded payloads (an MQTT publish, an HTTP body, a file line) rather than rows. The engine
+/// encodes each outgoing message for it with the action's <c>dataTemplate</c> (its text) or <c>format</c> (JSON
+/// unless set): one payload per row with <c>sendSingle</c>, else one per emission, or per batch with <c>batchSize</c>.
+/// Everything else (buffering, batching, retry, dead letters, lifecycle, threading) is as for <see cref="ISink"/>.
+/// </summary>
+public interface IPayloadSink : ISink
+{
+    /// <summary>Sends payloads in order; returning means they are delivered. Failures work as for <see cref="ISink.WriteAsync"/>.</summary>
+    /// <param name="payloads">The payloads.</param>
+    /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
+    /// <returns>Completes when the payloads are delivered.</returns>
+    ValueTask WritePayloadsAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken);
+
+    /// <summary>Not used: the engine gives a payload sink payloads.</summary>
+    /// <param name="rows">Unused.</param>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    ValueTask ISink.WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("a payload sink takes payloads");
+}

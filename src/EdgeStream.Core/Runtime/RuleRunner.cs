@@ -19,22 +19,46 @@ internal interface IRuleSink
     Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic.</summary>
-internal sealed class MemorySink(MemoryBus bus, string topic) : IRuleSink
+/// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic (through <c>dataTemplate</c> if set).</summary>
+internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encoding, Func<Action<string>> onError) : IRuleSink
 {
-    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
-        bus.PublishAsync(topic, new MemoryMessage(null, default, emission), cancellationToken);
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ValueObject> rows;
+        try
+        {
+            rows = encoding.ToRows(emission);
+        }
+        catch (Templates.TemplateException e)
+        {
+            onError()($"sink `memory`: {e.Message}");
+            return ValueTask.CompletedTask;
+        }
+
+        return bus.PublishAsync(topic, new MemoryMessage(null, default, rows), cancellationToken);
+    }
 }
 
-/// <summary>eKuiper's <c>log</c> sink: writes each emission as JSON to the log (Information).</summary>
-internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, string ruleId) : IRuleSink
+/// <summary>eKuiper's <c>log</c> sink: writes each emission to the log (Information), as JSON or through <c>dataTemplate</c>.</summary>
+internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, string ruleId, SinkEncoding encoding, Func<Action<string>> onError) : IRuleSink
 {
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
         {
-#pragma warning disable CA1873 // The JSON is built only after the IsEnabled check above.
-            Diagnostics.Log.LogSinkEmission(logger, ruleId, Json.JsonValueWriter.Write(emission));
+            string text;
+            try
+            {
+                text = encoding.Template is null ? Json.JsonValueWriter.Write(emission) : encoding.Render(emission);
+            }
+            catch (Templates.TemplateException e)
+            {
+                onError()($"sink `log`: {e.Message}");
+                return ValueTask.CompletedTask;
+            }
+
+#pragma warning disable CA1873 // The text is built only after the IsEnabled check above.
+            Diagnostics.Log.LogSinkEmission(logger, ruleId, text);
 #pragma warning restore CA1873
         }
 

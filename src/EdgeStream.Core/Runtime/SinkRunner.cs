@@ -24,13 +24,15 @@ internal sealed class SinkRunner : IRuleSink
     private readonly int batchSize;
     private readonly TimeSpan linger;
     private readonly Func<Action<string>> onError;
+    private readonly SinkEncoding encoding;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private CancellationTokenSource? stopping;
     private Task? loop;
 
-    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError)
+    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding)
     {
         this.context = context;
+        this.encoding = encoding;
         this.factory = factory;
         this.bus = bus;
         this.onError = onError;
@@ -88,8 +90,8 @@ internal sealed class SinkRunner : IRuleSink
 
     private async Task RunAsync(ChannelReader<IReadOnlyList<ValueObject>> reader, CancellationToken token)
     {
-        var batch = new List<IReadOnlyDictionary<string, object?>>();
-        IReadOnlyDictionary<string, object?>[] inFlight = [];
+        var batch = new List<IReadOnlyList<ValueObject>>();
+        var inFlight = 0;
         ISink? sink = null;
         try
         {
@@ -97,11 +99,11 @@ internal sealed class SinkRunner : IRuleSink
             await RetryAsync(() => sink.OpenAsync(token), "open", transientOnly: false, token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
-                Fill(reader, batch);
-                if (linger > TimeSpan.Zero && batch.Count < batchSize)
+                var rows = Fill(reader, batch);
+                if (linger > TimeSpan.Zero && rows < batchSize)
                 {
                     await Task.Delay(linger, context.TimeProvider, token).ConfigureAwait(false);
-                    Fill(reader, batch);
+                    rows += Fill(reader, batch);
                 }
 
                 if (batch.Count == 0)
@@ -109,24 +111,16 @@ internal sealed class SinkRunner : IRuleSink
                     continue;
                 }
 
-                var rows = inFlight = batch.ToArray();
+                var messages = batch.ToArray();
                 batch.Clear();
-                try
-                {
-                    await RetryAsync(() => sink.WriteAsync(rows, token), "write", transientOnly: true, token).ConfigureAwait(false);
-                    inFlight = [];
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
-                {
-                    // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
-                    inFlight = [];
-                    await DeadLetterAsync(rows, e.Message, token).ConfigureAwait(false);
-                }
+                inFlight = rows;
+                await WriteAsync(sink, messages, token).ConfigureAwait(false);
+                inFlight = 0;
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            var left = inFlight.Length + batch.Count;
+            var left = inFlight + batch.Sum(m => m.Count);
             while (reader.TryRead(out var emission))
             {
                 left += emission.Count;
@@ -152,21 +146,73 @@ internal sealed class SinkRunner : IRuleSink
         }
     }
 
-    /// <summary>Adds buffered emissions' rows to the batch: up to <c>batchSize</c> rows, or one emission when unbatched.</summary>
-    private void Fill(ChannelReader<IReadOnlyList<ValueObject>> reader, List<IReadOnlyDictionary<string, object?>> batch)
+    /// <summary>
+    /// Writes one batch of messages: as payloads to a payload sink (one per message, or one for the whole batch
+    /// without <c>sendSingle</c>), else as rows. A message the template or format cannot encode, and a batch the sink
+    /// can never take, go to the dead-letter topic; transient failures are retried.
+    /// </summary>
+    private async Task WriteAsync(ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token)
     {
-        while ((batchSize == 0 ? batch.Count == 0 : batch.Count < batchSize) && reader.TryRead(out var emission))
+        var encoded = new List<IReadOnlyList<ValueObject>>(messages.Length);
+        var rows = new List<IReadOnlyDictionary<string, object?>>();
+        var payloads = new List<ReadOnlyMemory<byte>>();
+        var units = sink is IPayloadSink && !encoding.SendSingle && messages.Length > 1 ? [messages.SelectMany(m => m).ToArray()] : messages;
+        foreach (var message in units)
         {
-            foreach (var row in emission)
+            try
             {
-                batch.Add(ClrValues.ToDictionary(row));
-            }
+                if (sink is IPayloadSink)
+                {
+                    payloads.Add(encoding.Encode(message));
+                }
+                else
+                {
+                    rows.AddRange(encoding.ToRows(message).Select(ClrValues.ToDictionary));
+                }
 
+                encoded.Add(message);
+            }
+            catch (Exception e) when (e is Templates.TemplateException or FormatException or ArgumentException or InvalidOperationException)
+            {
+                await DeadLetterAsync(message.Select(ClrValues.ToDictionary).ToArray(), $"cannot encode: {e.Message}", token).ConfigureAwait(false);
+            }
+        }
+
+        if (encoded.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await RetryAsync(
+                () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
+                "write", transientOnly: true, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        {
+            // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
+            await DeadLetterAsync(encoded.SelectMany(m => m).Select(ClrValues.ToDictionary).ToArray(), e.Message, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Adds buffered emissions to the batch: up to <c>batchSize</c> rows, or one emission when unbatched. Returns the rows added.</summary>
+    private int Fill(ChannelReader<IReadOnlyList<ValueObject>> reader, List<IReadOnlyList<ValueObject>> batch)
+    {
+        var rows = batch.Sum(m => m.Count);
+        var added = 0;
+        while ((batchSize == 0 ? batch.Count == 0 : rows < batchSize) && reader.TryRead(out var emission))
+        {
+            batch.Add(emission);
+            rows += emission.Count;
+            added += emission.Count;
             if (batchSize == 0)
             {
                 break;
             }
         }
+
+        return added;
     }
 
     private static bool IsTransient(Exception e) => e is SinkException { IsTransient: true } or TimeoutException or IOException;

@@ -25,7 +25,7 @@ internal sealed class SinkShaping
     /// <summary>Common properties that are accepted but not applied yet.</summary>
     private static readonly string[] NotApplied =
     [
-        "dataTemplate", "format", "schemaId", "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency",
+        "schemaId", "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency",
         "runAsync", "compression", "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize",
         "resendInterval", "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
     ];
