@@ -135,6 +135,20 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public ValueTask PublishJsonAsync(string stream, ReadOnlyMemory<byte> json, CancellationToken cancellationToken = default) =>
         Memory.PublishJsonAsync(StreamTopic(stream), json, cancellationToken);
 
+    /// <summary>
+    /// Pushes one object into a declared stream, as <see cref="PublishAsync"/>: each public property is a column (see
+    /// <see cref="MemoryBus.PublishObjectAsync{T}"/>); accessors are built once per type.
+    /// </summary>
+    /// <typeparam name="T">The event type.</typeparam>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="item">The event.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the event.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishObjectAsync<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        string stream, T item, CancellationToken cancellationToken = default) =>
+        Memory.PublishObjectAsync(StreamTopic(stream), item, cancellationToken);
+
     /// <summary>The internal topic a stream's rules read pushed events from; not reachable as a memory topic name.</summary>
     private string StreamTopic(string stream) =>
         streamTopics.TryGetValue(stream, out var topic) ? topic : throw new KeyNotFoundException($"no stream is named `{stream}`");

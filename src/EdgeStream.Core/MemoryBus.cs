@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Collections.Immutable;
 using System.Threading.Channels;
 using EdgeStream.Abstractions;
@@ -66,6 +67,132 @@ public sealed class MemoryBus
         return subscriber.Channel.Reader;
     }
 
+    /// <summary>
+    /// Publishes one object as an event: each public property is a column (named by <c>[JsonPropertyName]</c> if
+    /// present; <c>[JsonIgnore]</c> skips one). The accessors are built once per type, so no reflection runs per event,
+    /// and the annotation keeps the properties under trimming and Native AOT.
+    /// </summary>
+    /// <typeparam name="T">The event type: a class or record (a struct works, read by reflection).</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="item">The event.</param>
+    /// <param name="cancellationToken">Stops waiting for a full subscriber.</param>
+    /// <returns>Completes when every current subscriber has taken the event.</returns>
+    /// <exception cref="ArgumentException">A property holds a value with no SQL equivalent.</exception>
+    public ValueTask PublishObjectAsync<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        string topic, T item, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return PublishAsync(topic, new MemoryMessage(TypeMap<T>.ToRow(item), default, null), cancellationToken);
+    }
+
+    /// <summary>
+    /// Subscribes to a topic now and returns each row that arrives from here on, in order (the rows of an
+    /// emission one after another). Enumerate it once; when <paramref name="cancellationToken"/> fires it yields
+    /// what had arrived and ends.
+    /// A reader that falls behind by 1024 emissions makes the publishing rules wait.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The rows.</returns>
+    public IAsyncEnumerable<IReadOnlyDictionary<string, object?>> ReadAllAsync(string topic, CancellationToken cancellationToken) =>
+        Rows(Subscribe(topic, cancellationToken));
+
+    /// <summary>
+    /// Subscribes to a topic now and returns each row that arrives from here on as a <typeparamref name="T"/>: columns
+    /// fill the properties of the same name, matched case-insensitively when no column has the exact name (or the
+    /// parameters of a record's constructor); missing columns leave defaults. Otherwise as <see cref="ReadAllAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <typeparam name="T">The result type: a class with settable properties, or a record.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The results; enumerating throws <see cref="InvalidCastException"/> (naming the column) for a value that does not convert.</returns>
+    public IAsyncEnumerable<T> ReadAllAsync<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        string topic, CancellationToken cancellationToken)
+    {
+        var rows = ReadAllAsync(topic, cancellationToken);
+        return Map(rows);
+
+        static async IAsyncEnumerable<T> Map(IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows)
+        {
+            await foreach (var row in rows.ConfigureAwait(false))
+            {
+                yield return TypeMap<T>.FromRow(row);
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Rows(ChannelReader<IReadOnlyList<IReadOnlyDictionary<string, object?>>> reader)
+    {
+        // Cancelling the subscription completes the channel, so what arrived before is still read, then the loop ends.
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var emission))
+            {
+                foreach (var row in emission)
+                {
+                    yield return row;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onEmission"/> for each emission published to the topic from now on, on the publisher's
+    /// task: the publishing rule waits until the callback finishes (backpressure), and calls never overlap for one
+    /// publisher. An exception from the callback is counted in the publishing rule's status and reported; the rule
+    /// goes on.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="onEmission">Receives each emission's rows and a token that fires when the publisher stops waiting.</param>
+    /// <returns>Dispose it to unsubscribe.</returns>
+    public IDisposable Subscribe(string topic, Func<IReadOnlyList<IReadOnlyDictionary<string, object?>>, CancellationToken, ValueTask> onEmission)
+    {
+        ArgumentNullException.ThrowIfNull(onEmission);
+        var subscriber = new CallbackSubscriber(onEmission);
+        Add(topic, subscriber);
+        return new Unsubscriber(() => Remove(topic, subscriber));
+    }
+
+    private sealed class Unsubscriber(Action remove) : IDisposable
+    {
+        private Action? remove = remove;
+
+        public void Dispose() => Interlocked.Exchange(ref remove, null)?.Invoke();
+    }
+
+    /// <summary>A host callback: converts to plain CLR rows and calls it inline.</summary>
+    private sealed class CallbackSubscriber(Func<IReadOnlyList<IReadOnlyDictionary<string, object?>>, CancellationToken, ValueTask> onEmission) : IMemorySubscriber
+    {
+        public ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken) =>
+            HostRows(message) is { } rows ? onEmission(rows, cancellationToken) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>A message as plain CLR rows; null for a payload that is not a JSON object (the rules report those).</summary>
+    private static IReadOnlyDictionary<string, object?>[]? HostRows(MemoryMessage message)
+    {
+        if (message.Rows is { } list)
+        {
+            return list.Select(ClrValues.ToDictionary).ToArray();
+        }
+
+        if (message.Row is { } row)
+        {
+            return [ClrValues.ToDictionary(row)];
+        }
+
+        Value value;
+        try
+        {
+            value = JsonValueReader.Parse(message.Json.Span);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+
+        return value.Kind == ValueKind.Object ? [ClrValues.ToDictionary(value.AsObject)] : [];
+    }
+
     internal void Add(string topic, IMemorySubscriber subscriber)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
@@ -108,29 +235,9 @@ public sealed class MemoryBus
 
         public async ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
         {
-            IReadOnlyList<IReadOnlyDictionary<string, object?>> rows;
-            if (message.Rows is { } list)
+            if (HostRows(message) is not { } rows)
             {
-                rows = list.Select(ClrValues.ToDictionary).ToArray();
-            }
-            else if (message.Row is { } row)
-            {
-                rows = [ClrValues.ToDictionary(row)];
-            }
-            else
-            {
-                // A raw topic reader sees what was published; an undecodable payload is for the rules to report.
-                Value value;
-                try
-                {
-                    value = JsonValueReader.Parse(message.Json.Span);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    return;
-                }
-
-                rows = value.Kind == ValueKind.Object ? [ClrValues.ToDictionary(value.AsObject)] : [];
+                return; // a raw topic reader sees what was published; an undecodable payload is for the rules to report
             }
 
             try

@@ -35,7 +35,20 @@ internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encod
             return ValueTask.CompletedTask;
         }
 
-        return bus.PublishAsync(topic, new MemoryMessage(null, default, rows), cancellationToken);
+        return PublishAsync(rows, cancellationToken);
+    }
+
+    private async ValueTask PublishAsync(IReadOnlyList<ValueObject> rows, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await bus.PublishAsync(topic, new MemoryMessage(null, default, rows), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A host callback subscribed to the topic failed: the rule counts it and goes on.
+            onError()($"sink `memory`: a subscriber of `{topic}` failed: {e.Message}");
+        }
     }
 }
 
