@@ -289,7 +289,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
 
             var compiled = Compile(rule);
-            var entry = new RuleEntry(rule, compiled, logger);
+            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed);
             rules.Add(rule.Id, entry);
             foreach (var warning in compiled.Warnings)
             {
@@ -297,7 +297,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
             if (rule.Triggered)
             {
-                entry.Start(Memory, time);
+                await entry.StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
             }
         }
     }
@@ -323,7 +323,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var compiled = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, compiled, logger);
+            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed);
             rules[rule.Id] = entry;
             foreach (var warning in compiled.Warnings)
             {
@@ -331,7 +331,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
             if (wasRunning || rule.Triggered)
             {
-                entry.Start(Memory, time);
+                await entry.StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
             }
         }
     }
@@ -346,7 +346,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
-            Find(id).Start(Memory, time);
+            await Find(id).StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
         }
     }
 
@@ -424,6 +424,47 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A rule's loop failed (on the runner's task, outside the lock): schedule a restart per its strategy, unless its
+    /// attempts are spent.
+    /// </summary>
+    private void OnRuleFailed(RuleEntry entry, RuleRunner failed)
+    {
+        var strategy = entry.Definition.Options.RestartStrategy;
+        if (entry.RestartAttempts >= strategy.Attempts)
+        {
+            return;
+        }
+
+        var attempt = ++entry.RestartAttempts;
+        var delay = strategy.DelayBefore(attempt, Random.Shared);
+        Diagnostics.Log.RuleRestarting(logger, entry.Definition.Id, attempt, strategy.Attempts, (long)delay.TotalMilliseconds);
+        entry.ScheduleRestart(time.CreateTimer(_ => _ = RestartAsync(entry, failed), null, delay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task RestartAsync(RuleEntry entry, RuleRunner failed)
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            // Only if nothing changed meanwhile: not stopped, updated, deleted or disposed.
+            if (!disposed && rules.TryGetValue(entry.Definition.Id, out var current) && ReferenceEquals(current, entry) && entry.IsCurrent(failed))
+            {
+                await entry.StartAsync(Memory, time, byCaller: false).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // A restart that fails leaves the rule stopped by error; it must not reach the timer thread.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Diagnostics.Log.RuleFailed(logger, entry.Definition.Id, e);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>Takes the management lock: rule and stream changes happen one at a time.</summary>
     private async ValueTask<Releaser> LockAsync(CancellationToken cancellationToken)
     {
@@ -462,7 +503,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder);
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
         var errors = new ErrorTarget();
-        var sinks = rule.Actions.Select(a => CreateSink(rule.Id, a, warnings, errors)).ToList();
+        var sinks = rule.Actions.Select((a, i) => CreateSink(rule.Id, a, i, warnings, errors)).ToList();
         return new CompiledRule(plan, sinks, warnings, errors, input);
     }
 
@@ -523,9 +564,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private sealed record CompiledRule(RulePlan Plan, IReadOnlyList<IRuleSink> Sinks, IReadOnlyList<string> Warnings, ErrorTarget Errors, IRuleInput? Input);
 
-    private ShapedSink CreateSink(string ruleId, RuleAction action, List<string> warnings, ErrorTarget errors)
+    private ShapedSink CreateSink(string ruleId, RuleAction action, int index, List<string> warnings, ErrorTarget errors)
     {
         var encoding = SinkEncoding.Create(action, name => formats.TryGetValue(name, out var f) ? f : null);
+        var metrics = new OperatorMetrics(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"sink_{action.SinkType}_{index}_0_"));
         if (sinkTypes.TryGetValue(action.SinkType, out var registered))
         {
             var properties = registered.Properties is null ? null : registered.Properties.Concat(SinkRunner.RunnerProperties).ToArray();
@@ -547,20 +589,20 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding), shaping);
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics), shaping, metrics);
         }
 
         switch (action.SinkType.ToLowerInvariant())
         {
             case "log":
-                return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId, encoding, () => errors.Target), SinkShaping.Create(action, [], warnings));
+                return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId, encoding, () => errors.Target, metrics), SinkShaping.Create(action, [], warnings), metrics);
             case "memory":
                 var shaping = SinkShaping.Create(action, ["topic", "rowkindField", "keyField"], warnings);
                 return action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
-                    ? new ShapedSink(new MemorySink(Memory, topic, encoding, () => errors.Target), shaping)
+                    ? new ShapedSink(new MemorySink(Memory, topic, encoding, () => errors.Target, metrics), shaping, metrics)
                     : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action));
             case "nop":
-                return new ShapedSink(new NopSink(), SinkShaping.Create(action, [], warnings));
+                return new ShapedSink(new NopSink(metrics), SinkShaping.Create(action, [], warnings), metrics);
             default:
                 var available = string.Join(", ", BuiltinSinks.Concat(sinkTypes.Keys).Order(StringComparer.Ordinal));
                 throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: {available}", nameof(action));
@@ -575,35 +617,63 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
-    private sealed class RuleEntry(RuleDefinition definition, CompiledRule compiled, Microsoft.Extensions.Logging.ILogger logger)
+    private sealed class RuleEntry(
+        RuleDefinition definition, CompiledRule compiled, Microsoft.Extensions.Logging.ILogger logger, Action<RuleEntry, RuleRunner> onFailed)
     {
         private readonly IReadOnlyList<string> warnings = compiled.Warnings;
         private RuleRunner? runner;
         private RuleRunner? last;
+        private ITimer? restart;
 
         public RuleDefinition Definition { get; } = definition;
 
         public RulePlan Plan { get; } = compiled.Plan;
 
-        public bool IsRunning => runner is not null && runner.Status(true).State == RuleState.Running;
+        /// <summary>Restarts tried since the rule was last started by a caller.</summary>
+        public int RestartAttempts { get; set; }
 
-        public void Start(MemoryBus bus, TimeProvider time)
+        public bool IsRunning => runner is { Failed: false };
+
+        /// <summary>Whether <paramref name="failed"/> is still this rule's runner (no one stopped or restarted it since).</summary>
+        public bool IsCurrent(RuleRunner failed) => ReferenceEquals(runner, failed);
+
+        /// <summary>Starts the rule; a runner that failed is cleaned up first (its sinks and source stopped).</summary>
+        public async Task StartAsync(MemoryBus bus, TimeProvider time, bool byCaller)
         {
             if (IsRunning)
             {
                 return;
             }
 
-            runner?.Dispose(); // a runner that failed: its loop has ended
+            CancelRestart();
+            if (byCaller)
+            {
+                RestartAttempts = 0;
+            }
 
-            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input);
+            if (runner is { } failed)
+            {
+                runner = null;
+                await failed.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                failed.Dispose();
+            }
+
+            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r));
             compiled.Errors.Target = runner.RecordError;
             last = runner;
             runner.Start();
         }
 
+        public void ScheduleRestart(ITimer timer)
+        {
+            Interlocked.Exchange(ref restart, timer)?.Dispose();
+        }
+
+        private void CancelRestart() => Interlocked.Exchange(ref restart, null)?.Dispose();
+
         public async Task StopAsync(CancellationToken cancellationToken)
         {
+            CancelRestart();
             if (runner is { } r)
             {
                 runner = null;

@@ -86,6 +86,53 @@ public sealed class RuleOptions
     public bool SendNilField { get; set; }
 
     /// <summary>How many messages may wait between stages (eKuiper's <c>bufferLength</c>, default 1024).
-    /// A full buffer slows the writer down; nothing is dropped.</summary>
+    /// A full buffer slows the writer down (see <see cref="DropOldestWhenFull"/>).</summary>
     public int BufferLength { get; set; } = 1024;
+
+    /// <summary>
+    /// How many tasks process the rule's events in parallel (eKuiper's <c>concurrency</c>, default 1). Above 1, results
+    /// may leave in a different order than events arrived; each task has its own evaluation state.
+    /// </summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>
+    /// When the rule's input buffer is full, drop the oldest waiting event instead of making the source wait
+    /// (rule JSON: <c>"bufferFullPolicy": "dropOldest"</c>; default <c>"block"</c>). Every drop is counted in the
+    /// status metric <c>source_{stream}_0_dropped_total</c>. eKuiper always drops; EdgeStream blocks unless asked.
+    /// </summary>
+    public bool DropOldestWhenFull { get; set; }
+
+    /// <summary>How a rule that fails entirely is restarted (eKuiper's <c>restartStrategy</c>).</summary>
+    public RestartStrategy RestartStrategy { get; } = new();
+}
+
+/// <summary>
+/// eKuiper's <c>restartStrategy</c>: after a rule fails entirely (not a bad event, which only counts), it is started
+/// again after <see cref="Delay"/>, growing by <see cref="Multiplier"/> up to <see cref="MaxDelay"/>, each delay varied
+/// by up to <see cref="JitterFactor"/> either way, at most <see cref="Attempts"/> times.
+/// </summary>
+public sealed class RestartStrategy
+{
+    /// <summary>How many restarts to try; 0 (the default) never restarts.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>The first delay (default 1 s).</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How much each delay grows (default 2).</summary>
+    public double Multiplier { get; set; } = 2;
+
+    /// <summary>The longest delay (default 30 s).</summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How much a delay may randomly vary, as a fraction (default 0.1).</summary>
+    public double JitterFactor { get; set; } = 0.1;
+
+    /// <summary>The delay before restart number <paramref name="attempt"/> (from 1), with jitter drawn from <paramref name="random"/>.</summary>
+    internal TimeSpan DelayBefore(int attempt, Random random)
+    {
+        var ms = Math.Min(Delay.TotalMilliseconds * Math.Pow(Multiplier, attempt - 1), MaxDelay.TotalMilliseconds);
+        var jitter = 1 + (JitterFactor * ((random.NextDouble() * 2) - 1));
+        return TimeSpan.FromMilliseconds(Math.Max(0, ms * jitter));
+    }
 }

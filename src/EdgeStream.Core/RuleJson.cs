@@ -9,11 +9,14 @@ internal static class RuleJson
 {
     private static readonly string[] TopLevel = ["id", "name", "sql", "graph", "actions", "options", "triggered", "tags", "temp", "version"];
 
-    /// <summary>Every rule option eKuiper documents; the first three are applied, the rest accepted and reported.</summary>
+    /// <summary>
+    /// Every rule option eKuiper documents, plus EdgeStream's <c>bufferFullPolicy</c>; the first line is applied, the
+    /// rest accepted and reported as not applied yet.
+    /// </summary>
     private static readonly string[] KnownOptions =
     [
-        "sendError", "sendNilField", "bufferLength",
-        "isEventTime", "lateTolerance", "concurrency", "sendMetaToSink", "qos", "checkpointInterval", "restartStrategy",
+        "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy",
+        "isEventTime", "lateTolerance", "sendMetaToSink", "qos", "checkpointInterval",
         "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
         "disableBufferFullDiscard", "enableSaveStateBeforeStop", "forceExitTimeout", "notifySub",
     ];
@@ -126,6 +129,22 @@ internal static class RuleJson
                         ? length
                         : throw new FormatException("option `bufferLength` must be a positive integer");
                     break;
+                case "concurrency":
+                    rule.Options.Concurrency = option.Value.TryGetInt32(out var concurrency) && concurrency is > 0 and <= 1024
+                        ? concurrency
+                        : throw new FormatException("option `concurrency` must be an integer from 1 to 1024");
+                    break;
+                case "bufferFullPolicy":
+                    rule.Options.DropOldestWhenFull = option.Value.GetString() switch
+                    {
+                        "block" => false,
+                        "dropOldest" => true,
+                        _ => throw new FormatException("option `bufferFullPolicy` must be \"block\" or \"dropOldest\""),
+                    };
+                    break;
+                case "restartStrategy":
+                    ReadRestartStrategy(option.Value, rule.Options.RestartStrategy);
+                    break;
                 default:
                     unsupported.Add(option.Name);
                     break;
@@ -133,6 +152,45 @@ internal static class RuleJson
         }
 
         rule.UnsupportedOptions = unsupported;
+    }
+
+    private static readonly string[] RestartOptions = ["attempts", "delay", "multiplier", "maxDelay", "jitterFactor"];
+
+    /// <summary>eKuiper's restart strategy: delays in milliseconds.</summary>
+    private static void ReadRestartStrategy(JsonElement value, RestartStrategy strategy)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("option `restartStrategy` must be an object");
+        }
+
+        foreach (var field in value.EnumerateObject())
+        {
+            Check(field.Name, RestartOptions, "restartStrategy field");
+            if (!field.Value.TryGetDouble(out var number) || number < 0)
+            {
+                throw new FormatException($"`restartStrategy.{field.Name}` must be a number of at least 0");
+            }
+
+            switch (field.Name)
+            {
+                case "attempts":
+                    strategy.Attempts = (int)Math.Min(number, int.MaxValue);
+                    break;
+                case "delay":
+                    strategy.Delay = TimeSpan.FromMilliseconds(number);
+                    break;
+                case "multiplier":
+                    strategy.Multiplier = number;
+                    break;
+                case "maxDelay":
+                    strategy.MaxDelay = TimeSpan.FromMilliseconds(number);
+                    break;
+                default:
+                    strategy.JitterFactor = Math.Min(number, 1);
+                    break;
+            }
+        }
     }
 
     private static bool Bool(JsonProperty option) => option.Value.ValueKind switch

@@ -16,8 +16,9 @@ public enum RuleState
 /// <summary>A snapshot of a rule's state and counters.</summary>
 public sealed class RuleStatus
 {
-    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError, IReadOnlyList<string> warnings)
+    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, long>? metrics = null)
     {
+        Metrics = metrics ?? new Dictionary<string, long>();
         Warnings = warnings;
         Id = id;
         State = state;
@@ -44,6 +45,15 @@ public sealed class RuleStatus
 
     /// <summary>The last error's message, if any.</summary>
     public string? LastError { get; }
+
+    /// <summary>
+    /// Counters per logical operator with eKuiper's metric names, since the rule last started:
+    /// <c>source_{stream}_0_records_in_total</c>, <c>op_2_filter_0_records_out_total</c>,
+    /// <c>op_3_project_0_exceptions_total</c>, <c>sink_{type}_{index}_0_records_out_total</c>, each operator's
+    /// <c>process_latency_us</c> (the latest event's), and <c>source_{stream}_0_dropped_total</c> (events dropped by the
+    /// <c>dropOldest</c> buffer policy). Adjacent operators run fused in one stage but keep their own counters.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Metrics { get; }
 
     /// <summary>What the rule's definition asks for that this version accepts but does not apply yet (options, sink properties).</summary>
     public IReadOnlyList<string> Warnings { get; }

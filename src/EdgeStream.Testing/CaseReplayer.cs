@@ -82,6 +82,7 @@ public static class CaseReplayer
     {
         var expected = ResultJson.Compact(conformanceCase.Expected);
         var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        IReadOnlyDictionary<string, long> metrics;
         var engine = new EdgeStreamEngine();
         await using (engine.ConfigureAwait(false))
         {
@@ -127,6 +128,7 @@ public static class CaseReplayer
                 }
 
                 await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
+                metrics = engine.GetRuleStatus("replay").Metrics;
                 while (output.TryRead(out var emission))
                 {
                     emissions.Add(emission);
@@ -147,10 +149,30 @@ public static class CaseReplayer
 
         var actual = ResultJson.Write(emissions);
         using var actualDoc = JsonDocument.Parse(actual);
-        var difference = EmissionComparer.Compare(conformanceCase.Expected, actualDoc.RootElement, RowOrderMatters(conformanceCase.Sql));
+        var difference = EmissionComparer.Compare(conformanceCase.Expected, actualDoc.RootElement, RowOrderMatters(conformanceCase.Sql))
+            ?? CompareMetrics(conformanceCase.ExpectedMetrics, metrics);
         return new ReplayResult(conformanceCase.Name, difference is null ? ReplayStatus.Pass : ReplayStatus.Fail, expected, actual, difference);
 
         ReplayResult Fail(string reason) => new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", reason);
+    }
+
+    /// <summary>The first expected metric that differs (<c>process_latency_us</c> is a lower bound); null when all match.</summary>
+    internal static string? CompareMetrics(IReadOnlyDictionary<string, long> expected, IReadOnlyDictionary<string, long> actual)
+    {
+        foreach (var (name, value) in expected.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            if (!actual.TryGetValue(name, out var got))
+            {
+                return $"metric {name}: expected {value}, but the rule has no such metric";
+            }
+
+            if (name.EndsWith("process_latency_us", StringComparison.Ordinal) ? got < value : got != value)
+            {
+                return $"metric {name}: expected {value}, got {got}";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -9,8 +9,9 @@ namespace EdgeStream.Testing;
 /// </summary>
 public sealed class ConformanceCase
 {
-    private ConformanceCase(string name, string sql, IReadOnlyList<CaseSource> streams, CaseOptions options, JsonElement expected, string? deviation)
+    private ConformanceCase(string name, string sql, IReadOnlyList<CaseSource> streams, CaseOptions options, JsonElement expected, string? deviation, IReadOnlyDictionary<string, long> expectedMetrics)
     {
+        ExpectedMetrics = expectedMetrics;
         Deviation = deviation;
         Name = name;
         Sql = sql;
@@ -33,6 +34,12 @@ public sealed class ConformanceCase
 
     /// <summary>The expected emissions: a JSON array with one array of row objects per sink emission.</summary>
     public JsonElement Expected { get; }
+
+    /// <summary>
+    /// The rule's expected metrics after the replay, with eKuiper's names (the case's <c>"expectedMetrics"</c>);
+    /// <c>process_latency_us</c> values are lower bounds. Empty when the case gives none.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> ExpectedMetrics { get; }
 
     /// <summary>
     /// When set (the case's <c>"deviation"</c> field), why EdgeStream deliberately gives other results than the
@@ -79,7 +86,16 @@ public sealed class ConformanceCase
             long Number(string key) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(key, out var v) && v.TryGetInt64(out var l) ? l : 0;
             var caseOptions = new CaseOptions(Flag("sendError"), Flag("isEventTime"), Number("lateTolerance"));
             var deviation = root.TryGetProperty("deviation", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-            return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation);
+            var metrics = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (root.TryGetProperty("expectedMetrics", out var m) && m.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var metric in m.EnumerateObject())
+                {
+                    metrics[metric.Name] = metric.Value.GetInt64();
+                }
+            }
+
+            return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation, metrics);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

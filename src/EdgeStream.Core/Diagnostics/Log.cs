@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Rule {RuleId}: {Warning}")]
     public static partial void RuleWarning(ILogger logger, string ruleId, string warning);
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Rule {RuleId} restarts in {DelayMs} ms (attempt {Attempt} of {Attempts})")]
+    public static partial void RuleRestarting(ILogger logger, string ruleId, int attempt, int attempts, long delayMs);
+
     // Per event: Debug, so a stream of bad events cannot flood a production log; they are counted either way.
     [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "Rule {RuleId} rejected an event: {Error}")]
     public static partial void EventRejected(ILogger logger, string ruleId, string error);

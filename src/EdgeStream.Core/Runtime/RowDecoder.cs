@@ -38,6 +38,9 @@ internal sealed class RowDecoder
 
     public RowSchema Schema { get; }
 
+    /// <summary>How a schema validation error (<c>STRICT_VALIDATION</c>) starts, as eKuiper words it.</summary>
+    public const string ValidationErrorPrefix = "error in preprocessor: ";
+
     /// <summary>The stream's payload format; null for the built-in JSON.</summary>
     public IFormat? Format { get; }
 
@@ -257,7 +260,7 @@ internal sealed class RowDecoder
         if (strict[slot])
         {
             throw new EvaluationException(
-                $"error in preprocessor: field {stream.Columns[slot].Name} type mismatch: cannot convert {value.Describe()} to {GoTypeName(type)}");
+                $"{ValidationErrorPrefix}field {stream.Columns[slot].Name} type mismatch: cannot convert {value.Describe()} to {GoTypeName(type)}");
         }
 
         return value;

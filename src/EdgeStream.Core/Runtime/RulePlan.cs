@@ -31,6 +31,9 @@ internal sealed class RulePlan
 
     public RowDecoder Decoder { get; }
 
+    /// <summary>Whether the statement has a WHERE clause (a filter operator in eKuiper's plan).</summary>
+    public bool HasFilter => where is not null;
+
     public ExpressionCompiler Compiler { get; }
 
     public StreamDefinition Source => bound.Sources[0].Definition;

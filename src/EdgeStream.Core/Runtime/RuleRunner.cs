@@ -10,6 +10,9 @@ internal interface IRuleSink
 {
     ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken);
 
+    /// <summary>The sink's counters (<c>sink_{type}_{index}_0_…</c>), if it keeps them.</summary>
+    OperatorMetrics? Metrics => null;
+
     /// <summary>Called when the rule starts, before the first <see cref="SendAsync"/>.</summary>
     void Start()
     {
@@ -20,7 +23,7 @@ internal interface IRuleSink
 }
 
 /// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic (through <c>dataTemplate</c> if set).</summary>
-internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encoding, Func<Action<string>> onError) : IRuleSink
+internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encoding, Func<Action<string>> onError, OperatorMetrics metrics) : IRuleSink
 {
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
@@ -31,6 +34,7 @@ internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encod
         }
         catch (Templates.TemplateException e)
         {
+            Interlocked.Increment(ref metrics.Exceptions);
             onError()($"sink `memory`: {e.Message}");
             return ValueTask.CompletedTask;
         }
@@ -43,9 +47,11 @@ internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encod
         try
         {
             await bus.PublishAsync(topic, new MemoryMessage(null, default, rows), cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref metrics.Out, rows.Count);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            Interlocked.Increment(ref metrics.Exceptions);
             // A host callback subscribed to the topic failed: the rule counts it and goes on.
             onError()($"sink `memory`: a subscriber of `{topic}` failed: {e.Message}");
         }
@@ -53,7 +59,7 @@ internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encod
 }
 
 /// <summary>eKuiper's <c>log</c> sink: writes each emission to the log (Information), as JSON or through <c>dataTemplate</c>.</summary>
-internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, string ruleId, SinkEncoding encoding, Func<Action<string>> onError) : IRuleSink
+internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, string ruleId, SinkEncoding encoding, Func<Action<string>> onError, OperatorMetrics metrics) : IRuleSink
 {
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
@@ -66,6 +72,7 @@ internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, strin
             }
             catch (Templates.TemplateException e)
             {
+                Interlocked.Increment(ref metrics.Exceptions);
                 onError()($"sink `log`: {e.Message}");
                 return ValueTask.CompletedTask;
             }
@@ -75,20 +82,54 @@ internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, strin
 #pragma warning restore CA1873
         }
 
+        Interlocked.Add(ref metrics.Out, emission.Count);
         return ValueTask.CompletedTask;
     }
 }
 
 /// <summary>eKuiper's <c>nop</c> sink: discards results (benchmarks, dry runs).</summary>
-internal sealed class NopSink : IRuleSink
+internal sealed class NopSink(OperatorMetrics metrics) : IRuleSink
 {
-    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref metrics.Out, emission.Count);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Counters of one logical operator, with eKuiper's metric names.</summary>
+/// <param name="prefix">The metric names' prefix, e.g. <c>op_2_filter_0_</c>.</param>
+/// <param name="hasLatency">Whether it reports <c>process_latency_us</c> (operators do; sources and sinks do not).</param>
+internal sealed class OperatorMetrics(string prefix, bool hasLatency = false)
+{
+    public long In;
+    public long Out;
+    public long Exceptions;
+    public long LatencyUs;
+
+    public string Prefix { get; } = prefix;
+
+    public void Reset() => (In, Out, Exceptions, LatencyUs) = (0, 0, 0, 0);
+
+    public void AddTo(IDictionary<string, long> metrics)
+    {
+        metrics[Prefix + "records_in_total"] = Interlocked.Read(ref In);
+        metrics[Prefix + "records_out_total"] = Interlocked.Read(ref Out);
+        metrics[Prefix + "exceptions_total"] = Interlocked.Read(ref Exceptions);
+        if (hasLatency)
+        {
+            metrics[Prefix + "process_latency_us"] = Interlocked.Read(ref LatencyUs);
+        }
+    }
 }
 
 /// <summary>
-/// One running instance of a stateless rule: a bounded channel from its memory topic, one loop that decodes,
-/// filters and projects each event and hands the result to the sinks. A bad event is counted (and sent as an error
-/// row with <c>sendError</c>) and the loop goes on; stopping drains what the channel already holds.
+/// One running instance of a stateless rule: a bounded channel from its memory topic (and its source, if any), and
+/// <c>concurrency</c> tasks that each decode, filter and project events and hand results to the sinks. Decode,
+/// filter and project are fused into one stage, but counted per logical operator with eKuiper's metric names. A bad
+/// event is counted (and sent as an error row with <c>sendError</c>) and the loop goes on; stopping drains what the
+/// channel already holds. A failure of the whole loop (a bug, a broken logger) stops the rule and is reported to
+/// <c>onFailed</c>, which applies the restart strategy.
 /// </summary>
 internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 {
@@ -100,16 +141,20 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly string[] topics;
     private readonly TimeProvider time;
     private readonly Channel<MemoryMessage> input;
-    private readonly EvalContext context;
     private readonly CancellationTokenSource stopping = new();
     private readonly IRuleInput? source;
-    private readonly List<DecodeResult> decoded = [];
+    private readonly Action<RuleRunner>? onFailed;
+    private readonly OperatorMetrics sourceMetrics;
+    private readonly OperatorMetrics? filterMetrics;
+    private readonly OperatorMetrics projectMetrics;
     private Task? loop;
     private long recordsIn;
     private long recordsOut;
     private long errors;
+    private long dropped;
     private string? lastError;
     private volatile bool failed;
+    private int failures;
 
     private readonly IReadOnlyList<string> warnings;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
@@ -117,7 +162,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public RuleRunner(
         string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time,
-        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger, IRuleInput? source = null)
+        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger, IRuleInput? source = null, Action<RuleRunner>? onFailed = null)
     {
         this.warnings = warnings;
         this.logger = logger;
@@ -129,16 +174,26 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         this.bus = bus;
         this.time = time;
         this.source = source;
+        this.onFailed = onFailed;
         var stream = plan.Source;
         var memoryTopic = source is null && string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
         topics = memoryTopic is { Length: > 0 } ? [StreamTopic(stream.Name), memoryTopic] : [StreamTopic(stream.Name)];
-        input = Channel.CreateBounded<MemoryMessage>(new BoundedChannelOptions(Math.Max(1, options.BufferLength))
+        var bounds = new BoundedChannelOptions(Math.Max(1, options.BufferLength))
         {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
-        context = plan.Compiler.CreateContext();
+            FullMode = options.DropOldestWhenFull ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
+            SingleReader = options.Concurrency <= 1,
+        };
+        input = options.DropOldestWhenFull
+            ? Channel.CreateBounded<MemoryMessage>(bounds, _ => Interlocked.Increment(ref dropped))
+            : Channel.CreateBounded<MemoryMessage>(bounds);
+
+        // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
+        sourceMetrics = new OperatorMetrics($"source_{stream.Name}_0_");
+        filterMetrics = plan.HasFilter ? new OperatorMetrics("op_2_filter_0_", hasLatency: true) : null;
+        projectMetrics = new OperatorMetrics(plan.HasFilter ? "op_3_project_0_" : "op_2_project_0_", hasLatency: true);
     }
+
+    public string Id => id;
 
     public void Start()
     {
@@ -152,7 +207,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        loop = Task.Run(RunAsync);
+        var workers = Enumerable.Range(0, Math.Max(1, options.Concurrency)).Select(_ => Task.Run(RunAsync)).ToArray();
+        loop = workers.Length == 1 ? workers[0] : Task.WhenAll(workers);
         source?.Attach(this);
 
         Diagnostics.Log.RuleStarted(logger, id);
@@ -212,14 +268,30 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
-    public RuleStatus Status(bool running) => new(
-        id,
-        failed ? RuleState.StoppedByError : running ? RuleState.Running : RuleState.Stopped,
-        Interlocked.Read(ref recordsIn),
-        Interlocked.Read(ref recordsOut),
-        Interlocked.Read(ref errors),
-        Volatile.Read(ref lastError),
-        warnings);
+    public bool Failed => failed;
+
+    public RuleStatus Status(bool running)
+    {
+        var metrics = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        sourceMetrics.AddTo(metrics);
+        metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
+        filterMetrics?.AddTo(metrics);
+        projectMetrics.AddTo(metrics);
+        foreach (var sink in sinks)
+        {
+            sink.Metrics?.AddTo(metrics);
+        }
+
+        return new(
+            id,
+            failed ? RuleState.StoppedByError : running ? RuleState.Running : RuleState.Stopped,
+            Interlocked.Read(ref recordsIn),
+            Interlocked.Read(ref recordsOut),
+            Interlocked.Read(ref errors),
+            Volatile.Read(ref lastError),
+            warnings,
+            metrics);
+    }
 
     public async ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
     {
@@ -233,13 +305,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
+    /// <summary>One processing task: its own evaluation context, so tasks never share per-row state.</summary>
     private async Task RunAsync()
     {
+        var context = plan.Compiler.CreateContext();
+        var decoded = new List<DecodeResult>();
         try
         {
             await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
             {
-                await ProcessAsync(message).ConfigureAwait(false);
+                await ProcessAsync(message, context, decoded).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -249,34 +324,73 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            failed = true;
-            Volatile.Write(ref lastError, e.Message);
+            RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
-            Unsubscribe();
-            input.Writer.TryComplete();
+            if (Interlocked.Exchange(ref failures, 1) == 0)
+            {
+                failed = true;
+                Unsubscribe();
+                input.Writer.TryComplete();
+                await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
+                onFailed?.Invoke(this);
+            }
         }
     }
 
-    private async ValueTask ProcessAsync(MemoryMessage message)
+    /// <summary>Events taken but not processed when the rule failed go to the dead-letter topic, not nowhere.</summary>
+    private async Task DeadLetterWaitingAsync(string reason)
     {
+        var decoded = new List<DecodeResult>();
+        while (input.Reader.TryRead(out var message))
+        {
+            decoded.Clear();
+            plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+            foreach (var result in decoded)
+            {
+                var payload = result.Row is { } row ? Value.From(ToObject(row)) : result.Payload;
+                await DeadLetterAsync($"not processed: the rule failed ({reason})", payload).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static ValueObject ToObject(Row row)
+    {
+        var fields = new ValueObject(row.Values.Length);
+        foreach (var (name, value) in row.Fields())
+        {
+            fields[name] = value;
+        }
+
+        return fields;
+    }
+
+    private async ValueTask ProcessAsync(MemoryMessage message, EvalContext context, List<DecodeResult> decoded)
+    {
+        var started = time.GetTimestamp();
         decoded.Clear();
         plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
         foreach (var result in decoded)
         {
-            await ProcessDecodedAsync(result.Row is not null, result.Row!, result.Error ?? string.Empty).ConfigureAwait(false);
-            if (result.Row is null)
+            Interlocked.Increment(ref recordsIn);
+            Interlocked.Increment(ref sourceMetrics.In);
+            Diagnostics.EngineMetrics.RecordsIn.Add(1, ruleTag);
+            if (result.Row is { } row)
             {
+                Interlocked.Increment(ref sourceMetrics.Out);
+                await ProcessRowAsync(row, context, started).ConfigureAwait(false);
+            }
+            else
+            {
+                // As eKuiper counts them: a payload that does not decode is the source's exception; a decoded event that
+                // fails schema validation has left the source and fails in its preprocessor.
+                Interlocked.Increment(ref IsValidationError(result.Error!) ? ref sourceMetrics.Out : ref sourceMetrics.Exceptions);
+                await ReportAsync(result.Error!).ConfigureAwait(false);
                 await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
             }
         }
     }
 
-    private ValueTask ProcessDecodedAsync(bool decoded, Row row, string error)
-    {
-        Interlocked.Increment(ref recordsIn);
-        Diagnostics.EngineMetrics.RecordsIn.Add(1, ruleTag);
-        return decoded ? ProcessRowAsync(row) : ReportAsync(error);
-    }
+    private static bool IsValidationError(string error) => error.StartsWith(RowDecoder.ValidationErrorPrefix, StringComparison.Ordinal);
 
     /// <summary>Publishes an event no rule could decode to <see cref="EdgeStreamEngine.DeadLetterTopic"/>.</summary>
     private ValueTask DeadLetterAsync(string error, Value payload)
@@ -291,25 +405,34 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         return bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), stopping.Token);
     }
 
-    private async ValueTask ProcessRowAsync(Row row)
+    private async ValueTask ProcessRowAsync(Row row, EvalContext context, long started)
     {
         context.SetRow(row);
-        bool pass;
-        try
+        if (filterMetrics is { } filter)
         {
-            pass = plan.Filter(context);
-        }
-        catch (EvaluationException e)
-        {
-            await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
-            return;
+            Interlocked.Increment(ref filter.In);
+            bool pass;
+            try
+            {
+                pass = plan.Filter(context);
+            }
+            catch (EvaluationException e)
+            {
+                Interlocked.Increment(ref filter.Exceptions);
+                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+                return;
+            }
+
+            Latency(filter, started);
+            if (!pass)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref filter.Out);
         }
 
-        if (!pass)
-        {
-            return;
-        }
-
+        Interlocked.Increment(ref projectMetrics.In);
         ValueObject result;
         try
         {
@@ -317,14 +440,21 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
         catch (EvaluationException e)
         {
+            Interlocked.Increment(ref projectMetrics.Exceptions);
             await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
             return;
         }
 
+        Interlocked.Increment(ref projectMetrics.Out);
+        Latency(projectMetrics, started);
         await EmitAsync([result]).ConfigureAwait(false);
     }
 
-    /// <summary>Records a failure outside the event path (a sink's): counted and kept as the last error.</summary>
+    /// <summary>The operator's latest processing latency, from the event's arrival at the stage, in microseconds.</summary>
+    private void Latency(OperatorMetrics metrics, long started) =>
+        Volatile.Write(ref metrics.LatencyUs, (long)time.GetElapsedTime(started).TotalMicroseconds);
+
+    /// <summary>Records a failure outside the event path (a sink's, a source's): counted and kept as the last error.</summary>
     internal void RecordError(string message)
     {
         Interlocked.Increment(ref errors);
@@ -334,9 +464,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     private async ValueTask ReportAsync(string message)
     {
-        Interlocked.Increment(ref errors);
-        Volatile.Write(ref lastError, message);
-        Diagnostics.EngineMetrics.Errors.Add(1, ruleTag);
+        RecordError(message);
         Diagnostics.Log.EventRejected(logger, id, message);
         if (options.SendError)
         {

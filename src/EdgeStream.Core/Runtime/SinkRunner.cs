@@ -25,12 +25,14 @@ internal sealed class SinkRunner : IRuleSink
     private readonly TimeSpan linger;
     private readonly Func<Action<string>> onError;
     private readonly SinkEncoding encoding;
+    private readonly OperatorMetrics metrics;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private CancellationTokenSource? stopping;
     private Task? loop;
 
-    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding)
+    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics)
     {
+        this.metrics = metrics;
         this.context = context;
         this.encoding = encoding;
         this.factory = factory;
@@ -188,6 +190,7 @@ internal sealed class SinkRunner : IRuleSink
             await RetryAsync(
                 () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
                 "write", transientOnly: true, token).ConfigureAwait(false);
+            Interlocked.Add(ref metrics.Out, encoded.Sum(m => m.Count));
         }
         catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
@@ -239,6 +242,7 @@ internal sealed class SinkRunner : IRuleSink
 
     private async Task DeadLetterAsync(IReadOnlyDictionary<string, object?>[] rows, string error, CancellationToken token)
     {
+        Interlocked.Increment(ref metrics.Exceptions);
         Report($"sink `{context.SinkType}` rejected {rows.Length} rows: {error}");
         var letter = new ValueObject(4)
         {

@@ -167,14 +167,23 @@ internal sealed class SinkShaping
 }
 
 /// <summary>A sink behind the common properties: shapes each emission, then hands it to the sink's I/O.</summary>
-internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping) : IRuleSink
+internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorMetrics metrics) : IRuleSink
 {
-    public void Start() => inner.Start();
+    public OperatorMetrics Metrics => metrics;
+
+    public void Start()
+    {
+        metrics.Reset();
+        inner.Start();
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
 
-    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
-        shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref metrics.In, emission.Count);
+        return shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
+    }
 
     private async ValueTask SendShapedAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {

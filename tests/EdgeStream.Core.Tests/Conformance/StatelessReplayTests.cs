@@ -40,3 +40,22 @@ public sealed class StatelessReplayTests
         }
     }
 }
+
+public sealed class ReplayMetricsTests
+{
+    private static string CasePath => Path.Combine(AppContext.BaseDirectory, "Conformance", "cases", "single_sql__single_sql_rule3.json");
+
+    [Test]
+    public async Task A_case_whose_expected_metric_differs_fails_with_the_metric_named()
+    {
+        var text = await File.ReadAllTextAsync(CasePath);
+        Assert.That((await CaseReplayer.ReplayAsync(ConformanceCase.Parse(text))).Status, Is.EqualTo(ReplayStatus.Pass));
+
+        var changed = ConformanceCase.Parse(text.Replace("\"op_2_filter_0_records_out_total\": 2", "\"op_2_filter_0_records_out_total\": 3", StringComparison.Ordinal));
+        var result = await CaseReplayer.ReplayAsync(changed);
+        Assert.That((result.Status, result.Reason), Is.EqualTo((ReplayStatus.Fail, "metric op_2_filter_0_records_out_total: expected 3, got 2")));
+
+        var unknown = ConformanceCase.Parse(text.Replace("\"op_2_filter_0_records_out_total\": 2", "\"op_9_window_0_records_out_total\": 2", StringComparison.Ordinal));
+        Assert.That((await CaseReplayer.ReplayAsync(unknown)).Reason, Is.EqualTo("metric op_9_window_0_records_out_total: expected 2, but the rule has no such metric"));
+    }
+}

@@ -8,6 +8,11 @@ internal sealed class ListLoggerFactory : ILoggerFactory
 {
     public ConcurrentQueue<(string Category, LogLevel Level, EventId Id, string Message)> Entries { get; } = new();
 
+    /// <summary>How many of the next messages containing <see cref="FailOn"/> throw, as a broken logging provider would.</summary>
+    public int Failures;
+
+    public string FailOn { get; set; } = "\u0000";
+
     public ILogger CreateLogger(string categoryName) => new ListLogger(this, categoryName);
 
     public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
@@ -23,7 +28,15 @@ internal sealed class ListLoggerFactory : ILoggerFactory
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Entries.Enqueue((category, logLevel, eventId, formatter(state, exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var message = formatter(state, exception);
+            if (message.Contains(owner.FailOn, StringComparison.Ordinal) && Interlocked.Decrement(ref owner.Failures) >= 0)
+            {
+                throw new InvalidOperationException("logging provider failed");
+            }
+
+            owner.Entries.Enqueue((category, logLevel, eventId, message));
+        }
     }
 }
