@@ -172,15 +172,38 @@ internal sealed class RunCommand
             var status = engine.GetRuleStatus(rule.Id);
             await outputDone.CancelAsync().ConfigureAwait(false);
             await printer.ConfigureAwait(false);
-            if (status.RecordsIn < fed || drain.IsCancellationRequested)
+            var undelivered = Undelivered(status).ToList();
+            if (status.RecordsIn < fed || drain.IsCancellationRequested || undelivered.Count > 0)
             {
                 await stderr.WriteLineAsync(
                     $"error: not everything was delivered within --drain-timeout {drainTimeout.ToString(CultureInfo.InvariantCulture)} s: {fed} events read, {status.RecordsIn} processed")
                     .ConfigureAwait(false);
+                foreach (var line in undelivered)
+                {
+                    await stderr.WriteLineAsync("  " + line).ConfigureAwait(false);
+                }
+
                 return CliApp.Failed;
             }
 
             return CliApp.Ok;
+        }
+    }
+
+    /// <summary>Each sink that took more rows than it delivered (from the rule's metrics).</summary>
+    private static IEnumerable<string> Undelivered(RuleStatus status)
+    {
+        foreach (var (name, taken) in status.Metrics)
+        {
+            if (name.StartsWith("sink_", StringComparison.Ordinal) && name.EndsWith("_0_records_in_total", StringComparison.Ordinal))
+            {
+                var sink = name[..^"_0_records_in_total".Length];
+                var delivered = status.Metrics.TryGetValue(sink + "_0_records_out_total", out var d) ? d : 0;
+                if (delivered < taken)
+                {
+                    yield return $"{sink}: {taken - delivered} of {taken} rows not delivered";
+                }
+            }
         }
     }
 

@@ -402,6 +402,23 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     }
 
     /// <summary>
+    /// The rule's plan as text, as eKuiper's <c>GET /rules/{id}/explain</c>: its source (type, format, sharing), the
+    /// fused stage with its logical operators (filter, project) and their metric names, and its sinks. Sink property
+    /// values that look like secrets (passwords, tokens, credentials in URLs) are masked.
+    /// </summary>
+    /// <param name="id">The rule id.</param>
+    /// <returns>The plan, one line per operator.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public string ExplainRule(string id)
+    {
+        using (Lock())
+        {
+            var entry = Find(id);
+            return RulePlanText.Describe(entry.Definition, entry.Plan);
+        }
+    }
+
+    /// <summary>
     /// Stops every rule, letting each finish the events it has taken, for at most
     /// <see cref="EdgeStreamEngineOptions.DrainTimeout"/> in all.
     /// </summary>

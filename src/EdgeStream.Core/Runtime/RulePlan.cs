@@ -38,6 +38,8 @@ internal sealed class RulePlan
 
     public StreamDefinition Source => bound.Sources[0].Definition;
 
+    public SelectStatement Statement => bound.Statement;
+
     /// <param name="bound">The bound statement.</param>
     /// <param name="ruleId">The rule, for user functions' context.</param>
     /// <param name="format">The stream's payload format; null for JSON.</param>
