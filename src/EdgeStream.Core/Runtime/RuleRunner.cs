@@ -207,7 +207,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        var workers = Enumerable.Range(0, Math.Max(1, options.Concurrency)).Select(_ => Task.Run(RunAsync)).ToArray();
+        var workers = Enumerable.Range(0, Math.Max(1, options.Concurrency)).Select(_ => EngineTasks.Run(RunAsync)).ToArray();
         loop = workers.Length == 1 ? workers[0] : Task.WhenAll(workers);
         source?.Attach(this);
 

@@ -67,7 +67,9 @@ internal sealed class SinkRunner : IRuleSink
             SingleWriter = true,
         });
         stopping = new CancellationTokenSource();
-        loop = Task.Run(() => RunAsync(buffer.Reader, stopping.Token));
+        var reader = buffer.Reader;
+        var token = stopping.Token;
+        loop = EngineTasks.Run(() => RunAsync(reader, token));
     }
 
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>

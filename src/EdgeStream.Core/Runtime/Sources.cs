@@ -71,7 +71,7 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
         stopping = new CancellationTokenSource();
         var token = stopping.Token;
         var first = Create();
-        loop = Task.Run(() => RunAsync(first, token));
+        loop = EngineTasks.Run(() => RunAsync(first, token));
     }
 
     public async Task StopAsync()

@@ -47,6 +47,8 @@ public sealed class RuleLifecycleTests
     {
         await using var engine = new EdgeStreamEngine();
         engine.Execute("CREATE STREAM s (a BIGINT, b STRING) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        engine.Execute("CREATE STREAM shared (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\", SHARED=\"true\")");
+        engine.RegisterSink("batched", _ => new DiscardingSink());
 
         async Task Cycle(int i)
         {
@@ -60,6 +62,14 @@ public sealed class RuleLifecycleTests
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = i + 1, ["b"] = "x" });
             await engine.StopRuleAsync(id);
             await engine.StartRuleAsync(id);
+
+            // A second rule on a shared stream (a source runner) with a batching user sink (a sink runner, a linger timer).
+            var other = new RuleDefinition(id + "-shared", "SELECT a FROM shared") { Triggered = true };
+            other.Actions.Add(new RuleAction("batched", new Dictionary<string, string> { ["batchSize"] = "10", ["lingerInterval"] = "1" }));
+            other.Options.Concurrency = 2;
+            await engine.CreateRuleAsync(other);
+            await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = i, ["b"] = "y" });
+            await engine.DeleteRuleAsync(other.Id);
             await engine.DeleteRuleAsync(id);
         }
 
@@ -70,6 +80,7 @@ public sealed class RuleLifecycleTests
 
         var memoryBefore = Settle();
         var timersBefore = Timer.ActiveCount;
+        var tasksBefore = EdgeStream.Runtime.EngineTasks.Live;
         for (var i = 200; i < 5_200; i++)
         {
             await Cycle(i);
@@ -83,7 +94,17 @@ public sealed class RuleLifecycleTests
             Assert.That(memoryAfter - memoryBefore, Is.LessThan(2_000_000), "managed memory grew by more than 2 MB");
             Assert.That(Timer.ActiveCount, Is.LessThanOrEqualTo(timersBefore));
             Assert.That(engine.Memory.TopicCount, Is.Zero, "memory-bus subscriptions left behind");
+            Assert.That(EdgeStream.Runtime.EngineTasks.Live, Is.LessThanOrEqualTo(tasksBefore), "rule, sink or source tasks left running");
         });
+    }
+
+    private sealed class DiscardingSink : ISink
+    {
+        public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [Test]
