@@ -16,6 +16,53 @@ internal static class Samples
         await CustomSinkAsync(output);
         await output.WriteLineAsync("3. With dependency injection and eKuiper rule JSON");
         await DependencyInjectionAsync(output);
+        await output.WriteLineAsync("4. Typed objects in and out, and a function of your own");
+        await TypedObjectsAsync(output);
+    }
+
+    /// <summary>A reading pushed in as an object.</summary>
+    public sealed record Reading(string Id, double Celsius);
+
+    /// <summary>A result read back as an object: columns fill the record's parameters by name.</summary>
+    public sealed record Alert(string Id, double Fahrenheit, string Level);
+
+    /// <summary>Push C# objects in, call your own function from SQL, read results back as typed objects.</summary>
+    public static async Task TypedObjectsAsync(TextWriter output)
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.RegisterFunction("to_fahrenheit", new ToFahrenheit());
+        engine.Execute("CREATE STREAM readings (Id STRING, Celsius FLOAT) WITH (DATASOURCE=\"readings\", TYPE=\"memory\")");
+        var rule = new RuleDefinition("alerts", """
+            SELECT Id, to_fahrenheit(Celsius) AS fahrenheit, CASE WHEN Celsius > 40 THEN 'critical' ELSE 'high' END AS level
+            FROM readings WHERE Celsius > 30
+            """);
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "alerts" }));
+        await engine.CreateRuleAsync(rule);
+
+        using var done = new CancellationTokenSource();
+        var alerts = engine.Memory.ReadAllAsync<Alert>("alerts", done.Token);   // subscribes now
+        foreach (var reading in new Reading[] { new("a", 25), new("b", 35), new("c", 45) })
+        {
+            await engine.PublishObjectAsync("readings", reading);
+        }
+
+        await engine.StopRuleAsync("alerts");
+        await done.CancelAsync();                   // the reader yields what arrived, then ends
+        await foreach (var alert in alerts)
+        {
+            await output.WriteLineAsync($"   {alert}");
+        }
+    }
+
+    /// <summary>A scalar function: arguments and result are SqlValues (numbers stay unboxed).</summary>
+    private sealed class ToFahrenheit : IFunction
+    {
+        public int MinArguments => 1;
+
+        public int MaxArguments => 1;
+
+        public SqlValue Invoke(ReadOnlySpan<SqlValue> arguments, FunctionContext context) =>
+            arguments[0].IsNumber ? SqlValue.From((arguments[0].AsDouble() * 9 / 5) + 32) : SqlValue.Null;
     }
 
     /// <summary>Declare a stream, add a rule, push events in, read results from a memory topic.</summary>

@@ -8,13 +8,15 @@ namespace EdgeStream;
 
 /// <summary>
 /// Runs streaming SQL rules inside the host process: declare streams with <c>CREATE STREAM</c>, add rules, push
-/// events in through <see cref="Memory"/>, and read results from memory topics.
+/// events in (<see cref="PublishAsync"/>, <see cref="Memory"/>, or an <see cref="ISource"/>), and read results from
+/// memory topics or your own <see cref="ISink"/>.
 /// </summary>
 /// <remarks>
-/// <para>This is the first slice of the runtime: stateless rules (projection, WHERE, expressions) over
-/// <c>TYPE="memory"</c> streams, with <c>memory</c> and <c>nop</c> sinks. Windows, joins, functions and other
-/// connectors are rejected at rule creation with a clear error until they land.</para>
-/// <para>All members are thread-safe. Rule management calls are serialized; events flow concurrently with them.</para>
+/// <para>Stateless rules run today: projection, WHERE, expressions and user functions (<see cref="IFunction"/>).
+/// Windows, joins, aggregates and the built-in function library are rejected at rule creation with a clear error
+/// until they land.</para>
+/// <para>All members are thread-safe. Rule management calls are serialized; events flow concurrently with them.
+/// Extensions (sinks, sources, functions, formats) should be registered before the rules that use them.</para>
 /// </remarks>
 public sealed class EdgeStreamEngine : IAsyncDisposable
 {

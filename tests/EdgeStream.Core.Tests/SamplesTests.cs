@@ -19,6 +19,9 @@ public sealed class SamplesTests
             "even: {\"a\":6,\"square\":36}",
             "3. With dependency injection and eKuiper rule JSON",
             "big-orders: bolts for 250",
+            "4. Typed objects in and out, and a function of your own",
+            "Alert { Id = b, Fahrenheit = 95, Level = high }",
+            "Alert { Id = c, Fahrenheit = 113, Level = critical }",
         }));
     }
 }
