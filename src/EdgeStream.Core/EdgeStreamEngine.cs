@@ -416,7 +416,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         using (Lock())
         {
             var entry = Find(id);
-            return RulePlanText.Describe(entry.Definition, entry.Plan);
+            return RulePlanText.Describe(entry.Definition, entry.Plan, entry.SinkDescriptions);
         }
     }
 
@@ -592,6 +592,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var properties = registered.Properties is null ? null : registered.Properties.Concat(SinkRunner.RunnerProperties).ToArray();
             var shaping = SinkShaping.Create(action, properties, warnings, SinkRunner.RunnerProperties);
             var context = new SinkContext(ruleId, action.SinkType, action.Properties, loggers.CreateLogger("EdgeStream.Sinks." + action.SinkType), time);
+            string description;
             try
             {
                 // A probe instance checks the properties now, so a bad one fails rule creation rather than the first write.
@@ -601,6 +602,13 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                     warnings.Add($"sink property `format` of `{action.SinkType}` has no effect: the sink takes rows, not payloads");
                 }
 
+                description = $"{(probe is IPayloadSink ? "payloads" : "rows")}, {probe.WriteSemantics switch
+                {
+                    SinkWriteSemantics.Idempotent => "idempotent",
+                    SinkWriteSemantics.Transactional => "transactional",
+                    _ => "at-least-once",
+                }} writes";
+
                 probe.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not ArgumentException)
@@ -608,7 +616,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics), shaping, metrics);
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics), shaping, metrics) { Description = description };
         }
 
         switch (action.SinkType.ToLowerInvariant())
@@ -647,6 +655,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public RuleDefinition Definition { get; } = definition;
 
         public RulePlan Plan { get; } = compiled.Plan;
+
+        public IReadOnlyList<string?> SinkDescriptions => compiled.Sinks.Select(s => (s as ShapedSink)?.Description).ToArray();
 
         /// <summary>Restarts tried since the rule was last started by a caller.</summary>
         public int RestartAttempts { get; set; }

@@ -9,7 +9,9 @@ namespace EdgeStream;
 /// <para>Lifecycle: the factory makes an instance when a rule is created (only to check its properties; it is
 /// disposed unopened) and again each time the rule starts. <see cref="OpenAsync"/> runs once per start,
 /// <see cref="WriteAsync"/> follows, and <see cref="IAsyncDisposable.DisposeAsync"/> runs when the rule stops.</para>
-/// <para>Threading: the engine never calls one instance concurrently; calls come from one task at a time.</para>
+/// <para>Threading: the engine never calls one instance concurrently; calls come from one task at a time. With the
+/// action property <c>concurrency</c> above 1 the runner makes that many instances, each written by its own task
+/// (rows may then arrive out of order).</para>
 /// </remarks>
 public interface ISink : IAsyncDisposable
 {
@@ -29,6 +31,26 @@ public interface ISink : IAsyncDisposable
     /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
     /// <returns>Completes when the rows are delivered.</returns>
     ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What writing the same rows twice does at the destination. A retried batch may be written again after a
+    /// timeout, so exactly-once rules (<c>qos</c> 2, with checkpoints) need an idempotent or transactional sink.
+    /// Shown by <see cref="EdgeStreamEngine.ExplainRule"/>. Defaults to <see cref="SinkWriteSemantics.AtLeastOnce"/>.
+    /// </summary>
+    SinkWriteSemantics WriteSemantics => SinkWriteSemantics.AtLeastOnce;
+}
+
+/// <summary>What a sink's repeated write does at its destination.</summary>
+public enum SinkWriteSemantics
+{
+    /// <summary>A repeated write may duplicate rows.</summary>
+    AtLeastOnce = 0,
+
+    /// <summary>Writing the same rows again leaves the destination as one write would (an upsert by key).</summary>
+    Idempotent,
+
+    /// <summary>Each batch commits or rolls back as a whole, so a retried batch is never half-applied.</summary>
+    Transactional,
 }
 
 /// <summary>What a sink factory gets: the rule, the action's properties, a logger and the engine's clock.</summary>

@@ -8,7 +8,7 @@ namespace EdgeStream.Runtime;
 /// <summary>Writes a rule's plan as text for <see cref="EdgeStreamEngine.ExplainRule"/>.</summary>
 internal static partial class RulePlanText
 {
-    public static string Describe(RuleDefinition rule, RulePlan plan)
+    public static string Describe(RuleDefinition rule, RulePlan plan, IReadOnlyList<string?> sinks)
     {
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -34,7 +34,8 @@ internal static partial class RulePlanText
         {
             var action = rule.Actions[i];
             var properties = string.Join(", ", action.Properties.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={Redact(p.Key, p.Value)}"));
-            text.Append(inv, $"  sink {i}: {action.SinkType}{(properties.Length > 0 ? $" ({properties})" : string.Empty)}  [sink_{action.SinkType}_{i}_0_]\n");
+            var how = i < sinks.Count && sinks[i] is { } d ? $"; {d}" : string.Empty;
+            text.Append(inv, $"  sink {i}: {action.SinkType}{(properties.Length > 0 ? $" ({properties})" : string.Empty)}{how}  [sink_{action.SinkType}_{i}_0_]\n");
         }
 
         return text.ToString();

@@ -7,7 +7,8 @@ namespace EdgeStream.Runtime;
 
 /// <summary>
 /// Runs one user <see cref="ISink"/> for a rule: a bounded buffer of emissions (a full buffer makes the rule wait,
-/// nothing is dropped), batching (<c>batchSize</c> rows, waiting at most <c>lingerInterval</c> ms for a batch to
+/// nothing is dropped), <c>concurrency</c> sink instances each writing from it (one by default, so order is kept),
+/// batching (<c>batchSize</c> rows, waiting at most <c>lingerInterval</c> ms for a batch to
 /// fill), opening and writing with retry and exponential backoff on transient failures, and the dead-letter topic
 /// for batches that can never succeed. Connector packages implement only the I/O.
 /// </summary>
@@ -22,6 +23,7 @@ internal sealed class SinkRunner : IRuleSink
     private readonly MemoryBus bus;
     private readonly int capacity;
     private readonly int batchSize;
+    private readonly int concurrency;
     private readonly TimeSpan linger;
     private readonly Func<Action<string>> onError;
     private readonly SinkEncoding encoding;
@@ -41,10 +43,18 @@ internal sealed class SinkRunner : IRuleSink
         capacity = Positive(context, "bufferLength", 1024);
         batchSize = Positive(context, "batchSize", 0);
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
+        concurrency = Positive(context, "concurrency", 1);
+        if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
+        {
+            throw new ArgumentException($"sink `{context.SinkType}`: `runAsync` must be true or false, not `{runAsync}`");
+        }
     }
 
-    /// <summary>The properties this runner applies, besides the sink's own.</summary>
-    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval"];
+    /// <summary>
+    /// The properties this runner applies, besides the sink's own. <c>runAsync</c> is always in effect: the rule hands
+    /// results to the runner's buffer and goes on, whatever its value.
+    /// </summary>
+    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval", "concurrency", "runAsync"];
 
     private static int Positive(SinkContext context, string name, int absent)
     {
@@ -60,16 +70,17 @@ internal sealed class SinkRunner : IRuleSink
 
     public void Start()
     {
+        // Several processing tasks (rule concurrency) may write; several sink instances (sink concurrency) may read.
         buffer = Channel.CreateBounded<IReadOnlyList<ValueObject>>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = true,
+            SingleReader = concurrency == 1,
         });
         stopping = new CancellationTokenSource();
         var reader = buffer.Reader;
         var token = stopping.Token;
-        loop = EngineTasks.Run(() => RunAsync(reader, token));
+        var loops = Enumerable.Range(0, concurrency).Select(_ => EngineTasks.Run(() => RunAsync(reader, token))).ToArray();
+        loop = loops.Length == 1 ? loops[0] : Task.WhenAll(loops);
     }
 
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>

@@ -171,6 +171,9 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
 {
     public OperatorMetrics Metrics => metrics;
 
+    /// <summary>How the sink takes results (rows or payloads, write semantics), for the plan text; null for built-ins.</summary>
+    public string? Description { get; init; }
+
     public void Start()
     {
         metrics.Reset();

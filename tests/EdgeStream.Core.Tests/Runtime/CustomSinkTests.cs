@@ -193,3 +193,48 @@ public sealed class ShutdownTests
         Assert.That(logs.Entries.Select(e => e.Message), Has.Some.Contains("stopped before delivering 1 rows"));
     }
 }
+
+public sealed class SinkConcurrencyTests
+{
+    private sealed class CountingSink(ConcurrentQueue<long> rows, ConcurrentDictionary<int, int> writers) : ISink
+    {
+        public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> batch, CancellationToken cancellationToken)
+        {
+            writers.AddOrUpdate(GetHashCode(), 1, (_, n) => n + 1);
+            await Task.Yield();
+            foreach (var row in batch)
+            {
+                rows.Enqueue((long)row["a"]!);
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Test]
+    public async Task Several_rule_tasks_and_several_sink_instances_deliver_every_row_once()
+    {
+        var rows = new ConcurrentQueue<long>();
+        var writers = new ConcurrentDictionary<int, int>();
+        await using var engine = new EdgeStreamEngine();
+        engine.RegisterSink("counting", _ => new CountingSink(rows, writers));
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var rule = RuleDefinition.FromJson("""
+            {"id": "r", "sql": "SELECT a FROM s", "options": {"concurrency": 4},
+             "actions": [{"counting": {"concurrency": "3", "runAsync": "true", "bufferLength": "8", "batchSize": "5"}}]}
+            """);
+        await engine.CreateRuleAsync(rule);
+        Assert.That(engine.GetRuleStatus("r").Warnings, Is.Empty, "concurrency and runAsync are applied");
+        for (var a = 0; a < 2000; a++)
+        {
+            await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = a });
+        }
+
+        await engine.StopRuleAsync("r");
+        Assert.That(rows.Order(), Is.EqualTo(Enumerable.Range(0, 2000).Select(a => (long)a)));
+        Assert.That(writers.Count, Is.InRange(2, 3), "the writes were spread over the sink instances");
+        Assert.That(engine.GetRuleStatus("r").Metrics["sink_counting_0_0_records_out_total"], Is.EqualTo(2000));
+    }
+}

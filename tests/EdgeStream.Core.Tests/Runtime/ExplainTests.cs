@@ -24,7 +24,7 @@ public sealed class ExplainTests
                 filter: a > 10  [op_2_filter_0_]
                 project: a, b * 2 AS c  [op_3_project_0_]
               sink 0: memory (topic=out)  [sink_memory_0_0_]
-              sink 1: db (dsn=Server=x;Password=***;User=u, password=***, table=t, url=root:***@tcp(127.0.0.1:3306)/test)  [sink_db_1_0_]
+              sink 1: db (dsn=Server=x;Password=***;User=u, password=***, table=t, url=root:***@tcp(127.0.0.1:3306)/test); rows, idempotent writes  [sink_db_1_0_]
 
             """.ReplaceLineEndings("\n")));
         Assert.That(plan, Does.Not.Contain("hunter2"));
@@ -33,6 +33,8 @@ public sealed class ExplainTests
 
     private sealed class NopTestSink : ISink
     {
+        public SinkWriteSemantics WriteSemantics => SinkWriteSemantics.Idempotent;
+
         public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) => ValueTask.CompletedTask;
