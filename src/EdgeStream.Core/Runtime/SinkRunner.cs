@@ -44,6 +44,7 @@ internal sealed class SinkRunner : IRuleSink
         batchSize = Positive(context, "batchSize", 0);
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
         concurrency = Positive(context, "concurrency", 1);
+        metrics.Shared = concurrency > 1;
         if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
         {
             throw new ArgumentException($"sink `{context.SinkType}`: `runAsync` must be true or false, not `{runAsync}`");
@@ -203,7 +204,7 @@ internal sealed class SinkRunner : IRuleSink
             await RetryAsync(
                 () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
                 "write", transientOnly: true, token).ConfigureAwait(false);
-            Interlocked.Add(ref metrics.Out, encoded.Sum(m => m.Count));
+            metrics.AddOut(encoded.Sum(m => m.Count));
         }
         catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
@@ -255,7 +256,7 @@ internal sealed class SinkRunner : IRuleSink
 
     private async Task DeadLetterAsync(IReadOnlyDictionary<string, object?>[] rows, string error, CancellationToken token)
     {
-        Interlocked.Increment(ref metrics.Exceptions);
+        metrics.AddException();
         Report($"sink `{context.SinkType}` rejected {rows.Length} rows: {error}");
         var letter = new ValueObject(4)
         {

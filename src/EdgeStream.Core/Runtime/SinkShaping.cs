@@ -184,7 +184,7 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
 
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
-        Interlocked.Add(ref metrics.In, emission.Count);
+        metrics.AddIn(emission.Count);
         return shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
     }
 
