@@ -128,6 +128,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public ValueTask PublishAsync(string stream, IReadOnlyDictionary<string, object?> row, CancellationToken cancellationToken = default) =>
         Memory.PublishAsync(StreamTopic(stream), row, cancellationToken);
 
+    /// <summary>Pushes a batch of events into a declared stream in one step (see <see cref="MemoryBus.PublishBatchAsync"/>).</summary>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="rows">The events' fields as plain values.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the batch.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishBatchAsync(string stream, IEnumerable<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken = default) =>
+        Memory.PublishBatchAsync(StreamTopic(stream), rows, cancellationToken);
+
     /// <summary>Pushes one JSON object payload into a declared stream, as <see cref="PublishAsync"/>.</summary>
     /// <param name="stream">The stream's name.</param>
     /// <param name="json">UTF-8 JSON; a malformed payload is counted and reported by the reading rules.</param>

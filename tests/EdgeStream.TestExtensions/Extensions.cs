@@ -66,6 +66,13 @@ public sealed class FeedSource : ISource
         var reader = feed.Channel(context.DataSource).Reader;
         await foreach (var payload in reader.ReadAllAsync(cancellationToken))
         {
+            if (payload.StartsWith("rows:", StringComparison.Ordinal))
+            {
+                var rows = payload[5..].Split(',').Select(a => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?> { ["a"] = long.Parse(a, CultureInfo.InvariantCulture) }).ToArray();
+                await writer.WriteRowsAsync(rows, null, cancellationToken);
+                continue;
+            }
+
             if (payload.StartsWith("row:", StringComparison.Ordinal))
             {
                 await writer.WriteRowAsync(new Dictionary<string, object?> { ["a"] = long.Parse(payload[4..], CultureInfo.InvariantCulture) }, null, cancellationToken);

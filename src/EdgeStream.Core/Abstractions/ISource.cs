@@ -48,6 +48,16 @@ public interface ISourceWriter
     ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Hands over several events already split into fields, as one batch: cheaper per event than one call each, and
+    /// still counted event by event against each rule's <c>bufferLength</c>.
+    /// </summary>
+    /// <param name="rows">The events' fields as plain values, in order.</param>
+    /// <param name="metadata">Metadata shared by the batch, or null.</param>
+    /// <param name="cancellationToken">Stops waiting for a full rule buffer.</param>
+    /// <returns>Completes when every reading rule has taken the batch.</returns>
+    ValueTask WriteRowsAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Reports a problem that does not end the source (a lost connection it is restoring, a skipped record): counted
     /// and shown as the last error of every reading rule, and logged. Must not contain secrets.
     /// </summary>

@@ -166,6 +166,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly string[] topics;
     private readonly TimeProvider time;
     private readonly Channel<MemoryMessage> input;
+    private readonly RowGate? rowGate;
     private readonly CancellationTokenSource stopping = new();
     private readonly IRuleInput? source;
     private readonly Action<RuleRunner>? onFailed;
@@ -205,14 +206,19 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var stream = plan.Source;
         var memoryTopic = source is null && string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
         topics = memoryTopic is { Length: > 0 } ? [StreamTopic(stream.Name), memoryTopic] : [StreamTopic(stream.Name)];
-        var bounds = new BoundedChannelOptions(Math.Max(1, options.BufferLength))
+        // Blocking (the default) bounds the buffer by rows, so batches weigh what they carry; drop-oldest bounds it
+        // by messages, each dropped message counted.
+        if (options.DropOldestWhenFull)
         {
-            FullMode = options.DropOldestWhenFull ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
-            SingleReader = options.Concurrency <= 1,
-        };
-        input = options.DropOldestWhenFull
-            ? Channel.CreateBounded<MemoryMessage>(bounds, _ => Interlocked.Increment(ref dropped))
-            : Channel.CreateBounded<MemoryMessage>(bounds);
+            input = Channel.CreateBounded<MemoryMessage>(
+                new BoundedChannelOptions(Math.Max(1, options.BufferLength)) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = options.Concurrency <= 1 },
+                _ => Interlocked.Increment(ref dropped));
+        }
+        else
+        {
+            rowGate = new RowGate(Math.Max(1, options.BufferLength));
+            input = Channel.CreateUnbounded<MemoryMessage>(new UnboundedChannelOptions { SingleReader = options.Concurrency <= 1 });
+        }
 
         // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
         atomic = options.Concurrency > 1;
@@ -272,6 +278,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await loop.ConfigureAwait(false);
         }
 
+        rowGate?.Close(); // publishers still waiting were never taken
+
         foreach (var sink in sinks)
         {
             await sink.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -328,7 +336,36 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             metrics);
     }
 
-    public async ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
+    public ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)
+    {
+        if (rowGate is { } gate)
+        {
+            var credits = gate.WaitAsync(message.RowCount, cancellationToken);
+            if (credits.IsCompletedSuccessfully)
+            {
+                Enqueue(gate, message, credits.Result);
+                return ValueTask.CompletedTask;
+            }
+
+            return WaitThenEnqueueAsync(gate, message, credits);
+        }
+
+        return WriteAsync(message, cancellationToken);
+    }
+
+    private async ValueTask WaitThenEnqueueAsync(RowGate gate, MemoryMessage message, ValueTask<bool> credits) =>
+        Enqueue(gate, message, await credits.ConfigureAwait(false));
+
+    /// <summary>Enqueues a message whose credits were taken; a closed gate or channel means the rule stopped and no longer subscribes.</summary>
+    private void Enqueue(RowGate gate, MemoryMessage message, bool granted)
+    {
+        if (granted && !input.Writer.TryWrite(message))
+        {
+            gate.Release(message.RowCount);
+        }
+    }
+
+    private async ValueTask WriteAsync(MemoryMessage message, CancellationToken cancellationToken)
     {
         try
         {
@@ -350,6 +387,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
             {
                 await ProcessAsync(message, context, decoded).ConfigureAwait(false);
+                rowGate?.Release(message.RowCount);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -366,6 +404,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 failed = true;
                 Unsubscribe();
                 input.Writer.TryComplete();
+                rowGate?.Close();
                 await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
                 onFailed?.Invoke(this);
             }

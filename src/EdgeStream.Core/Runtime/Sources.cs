@@ -44,6 +44,25 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
         return deliver(new MemoryMessage(fields, default, null) { Meta = Meta(metadata) }, cancellationToken);
     }
 
+    public ValueTask WriteRowsAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var batch = new List<ValueObject>(rows.Count);
+        foreach (var row in rows)
+        {
+            try
+            {
+                batch.Add(ClrValues.FromClr(row).AsObject);
+            }
+            catch (ArgumentException e)
+            {
+                report($"source event rejected: {e.Message}");
+            }
+        }
+
+        return batch.Count == 0 ? ValueTask.CompletedTask : deliver(new MemoryMessage(null, default, batch) { Meta = Meta(metadata) }, cancellationToken);
+    }
+
     public void ReportError(string message) => report(message);
 
     /// <summary>Passes an engine message through as it is (the memory source).</summary>

@@ -166,8 +166,9 @@ public sealed class ExtensionContractTests
         var output = engine.Memory.Subscribe("out", cts.Token);
         await engine.CreateRuleAsync(ToMemory("r", "SELECT a FROM s", "out"));
         await feed.For("flaky").WriteAsync("row:7");
+        await feed.For("flaky").WriteAsync("rows:8,9");
 
-        Assert.That((await Take(output, 1))[0]["a"], Is.EqualTo(7L), "rows written as fields need no format");
+        Assert.That((await Take(output, 3)).Select(r => r["a"]), Is.EqualTo(new object[] { 7L, 8L, 9L }), "rows written as fields, alone or in a batch, need no format");
         Assert.That(feed.Failures, Is.EqualTo(2));
         var status = engine.GetRuleStatus("r");
         Assert.That(status.Errors, Is.EqualTo(2));

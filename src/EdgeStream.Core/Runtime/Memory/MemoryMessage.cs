@@ -17,6 +17,9 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     public string? Error { get; init; }
 
     public ValueObject? Meta { get; init; }
+
+    /// <summary>How many rows it weighs in a row-bounded buffer: a batch its size, anything else one.</summary>
+    public int RowCount => Rows?.Count ?? 1;
 }
 
 /// <summary>A receiver of a memory topic.</summary>
