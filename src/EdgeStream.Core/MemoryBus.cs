@@ -228,6 +228,7 @@ public sealed class MemoryBus
     /// <summary>How many topics have subscribers (for leak checks).</summary>
     internal int TopicCount => topics.Count;
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask PublishAsync(string topic, MemoryMessage message, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);

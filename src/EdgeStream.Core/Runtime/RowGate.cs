@@ -1,3 +1,5 @@
+using System.Threading.Tasks.Sources;
+
 namespace EdgeStream.Runtime;
 
 /// <summary>
@@ -39,33 +41,21 @@ internal sealed class RowGate
                 return ValueTask.FromResult(true);
             }
 
-            waiter = new Waiter(weight);
+            waiter = pool.TryPop(out var pooled) ? pooled : new Waiter(this);
+            waiter.Arm(weight);
             waiters.Enqueue(waiter);
         }
 
-        return WaitSlowAsync(waiter, cancellationToken);
-    }
-
-    private async ValueTask<bool> WaitSlowAsync(Waiter waiter, CancellationToken cancellationToken)
-    {
-        using (cancellationToken.Register(() => Cancel(waiter, cancellationToken)))
+        if (cancellationToken.CanBeCanceled)
         {
-            return await waiter.Completion.Task.ConfigureAwait(false);
+            waiter.Registration = cancellationToken.Register(static state => ((Waiter)state!).Cancel(), waiter);
         }
+
+        return new ValueTask<bool>(waiter, waiter.Version);
     }
 
-    private void Cancel(Waiter waiter, CancellationToken cancellationToken)
-    {
-        lock (gate)
-        {
-            if (!waiter.Completion.TrySetCanceled(cancellationToken))
-            {
-                return; // granted meanwhile: the credits are the caller's, who sees no cancellation
-            }
-
-            Grant(); // a cancelled head may have been blocking smaller writers behind it
-        }
-    }
+    /// <summary>Waiters are reused once their result is read: a publisher that waits often allocates nothing.</summary>
+    private readonly Stack<Waiter> pool = new();
 
     /// <summary>Gives back the credits of a processed message of <paramref name="rows"/> rows.</summary>
     public void Release(int rows)
@@ -85,7 +75,10 @@ internal sealed class RowGate
             closed = true;
             while (waiters.TryDequeue(out var waiter))
             {
-                waiter.Completion.TrySetResult(false);
+                if (!waiter.Done)
+                {
+                    waiter.Complete(false, null);
+                }
             }
         }
     }
@@ -94,7 +87,7 @@ internal sealed class RowGate
     {
         while (waiters.TryPeek(out var next))
         {
-            if (next.Completion.Task.IsCompleted)
+            if (next.Done)
             {
                 waiters.Dequeue(); // cancelled
                 continue;
@@ -107,14 +100,86 @@ internal sealed class RowGate
 
             waiters.Dequeue();
             available -= next.Weight;
-            next.Completion.TrySetResult(true);
+            next.Complete(true, null);
         }
     }
 
-    private sealed class Waiter(int weight)
+    /// <summary>One waiting writer, as a reusable value-task source. Completed under the gate's lock.</summary>
+    private sealed class Waiter(RowGate owner) : IValueTaskSource<bool>
     {
-        public int Weight { get; } = weight;
+        private ManualResetValueTaskSourceCore<bool> core = new() { RunContinuationsAsynchronously = true };
 
-        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Weight { get; private set; }
+
+        public bool Done { get; private set; }
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public short Version => core.Version;
+
+        public void Arm(int weight)
+        {
+            core.Reset();
+            Weight = weight;
+            Done = false;
+        }
+
+        private bool cancelled;
+
+        public void Complete(bool granted, Exception? error)
+        {
+            Done = true;
+            cancelled = error is not null;
+            if (error is null)
+            {
+                core.SetResult(granted);
+            }
+            else
+            {
+                core.SetException(error);
+            }
+        }
+
+        public void Cancel()
+        {
+            lock (owner.gate)
+            {
+                if (Done)
+                {
+                    return; // granted meanwhile: the credits are the caller's, who sees no cancellation
+                }
+
+                Complete(false, new OperationCanceledException());
+                owner.Grant(); // a cancelled head may have been blocking smaller writers behind it
+            }
+        }
+
+        public bool GetResult(short token)
+        {
+            try
+            {
+                return core.GetResult(token);
+            }
+            finally
+            {
+                Registration.Dispose();
+                Registration = default;
+
+                // A cancelled waiter may still sit in the queue (Grant skips it later), so only granted or closed ones,
+                // already dequeued, are reused.
+                if (!cancelled)
+                {
+                    lock (owner.gate)
+                    {
+                        owner.pool.Push(this);
+                    }
+                }
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            core.OnCompleted(continuation, state, token, flags);
     }
 }

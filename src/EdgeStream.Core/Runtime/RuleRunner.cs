@@ -353,6 +353,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         return WriteAsync(message, cancellationToken);
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitThenEnqueueAsync(RowGate gate, MemoryMessage message, ValueTask<bool> credits) =>
         Enqueue(gate, message, await credits.ConfigureAwait(false));
 
@@ -365,6 +366,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsync(MemoryMessage message, CancellationToken cancellationToken)
     {
         try
@@ -438,6 +440,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         return fields;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessAsync(MemoryMessage message, EvalContext context, List<DecodeResult> decoded)
     {
         // Latency is sampled (every 16th message, and the first): reading the clock costs more than a simple filter.
@@ -488,6 +491,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         return bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), stopping.Token);
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessRowAsync(Row row, EvalContext context, long started)
     {
         context.SetRow(row);
@@ -564,6 +568,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask EmitAsync(IReadOnlyList<ValueObject> emission)
     {
         foreach (var sink in sinks)
