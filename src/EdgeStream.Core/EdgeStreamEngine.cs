@@ -59,6 +59,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
     {
         time = options?.TimeProvider ?? TimeProvider.System;
+        Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
         loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         logger = loggers.CreateLogger("EdgeStream.Engine");
@@ -72,7 +73,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public const string DeadLetterTopic = "$edgestream/dead-letters";
 
     /// <summary>In-process topics: publish events to memory streams, subscribe to memory sinks.</summary>
-    public MemoryBus Memory { get; } = new();
+    public MemoryBus Memory { get; }
 
     /// <summary>
     /// Declares a stream or table (<c>CREATE STREAM</c>, <c>CREATE TABLE</c>) or removes one (<c>DROP STREAM</c>,

@@ -22,9 +22,9 @@ public sealed class MemoryBus
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<IMemorySubscriber>> topics = new(StringComparer.Ordinal);
 
-    internal MemoryBus()
-    {
-    }
+    private readonly TimeProvider clock;
+
+    internal MemoryBus(TimeProvider clock) => this.clock = clock;
 
     /// <summary>Publishes one event, given as field names and plain values (numbers, strings, booleans, arrays, dictionaries).</summary>
     /// <param name="topic">The topic.</param>
@@ -235,6 +235,12 @@ public sealed class MemoryBus
         if (!topics.TryGetValue(topic, out var subscribers))
         {
             return;
+        }
+
+        if (message.ArrivedAt == 0)
+        {
+            // Arrival is when it was published, not when a rule gets to it (a busy rule must not age its events).
+            message = message with { ArrivedAt = clock.GetUtcNow().ToUnixTimeMilliseconds() };
         }
 
         foreach (var subscriber in subscribers)

@@ -60,8 +60,9 @@ public sealed class ReplayResult
 /// ties in declaration order), stops the rule (which finishes every event it took) and compares the emissions.
 /// </summary>
 /// <remarks>
-/// This replays rules without timers exactly. Cases that need the mock clock (windows, event time) or tables are
-/// reported as failing until the engine runs them; the clock-driven replay comes with the windows.
+/// The engine runs on a fake clock (<c>FakeTimeProvider</c>) that starts at the first event's whole second and is
+/// moved to each event's arrival time before the event is pushed, so rows carry their arrival times and due timers
+/// fire in order. Cases that need windows, event time or tables are reported as failing until the engine runs them.
 /// </remarks>
 public static class CaseReplayer
 {
@@ -83,7 +84,14 @@ public static class CaseReplayer
         var expected = ResultJson.Compact(conformanceCase.Expected);
         var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
         IReadOnlyDictionary<string, long> metrics;
-        var engine = new EdgeStreamEngine();
+        // The mock clock of eKuiper's test driver: it starts at the first event's second and moves to each event's
+        // arrival time before the event is sent, firing due timers on the way.
+        var events = conformanceCase.Streams
+            .SelectMany((s, order) => s.Events.Select((e, index) => (Event: e, Order: order, Index: index, Stream: s.Name)))
+            .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order)
+            .ToList();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(StartTime(conformanceCase) / 1000 * 1000));
+        var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
         await using (engine.ConfigureAwait(false))
         {
             using var stop = new CancellationTokenSource();
@@ -110,11 +118,13 @@ public static class CaseReplayer
                 var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
                 await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
 
-                var events = conformanceCase.Streams
-                    .SelectMany((s, order) => s.Events.Select((e, index) => (Event: e, Order: order, Index: index, Stream: s.Name)))
-                    .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order);
                 foreach (var e in events)
                 {
+                    if (e.Event.Timestamp > clock.GetUtcNow().ToUnixTimeMilliseconds())
+                    {
+                        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(e.Event.Timestamp));
+                    }
+
                     // An event is the source's decoded row; bytes (`{"$base64": …}`, a binary stream's `self`) cannot travel
                     // as a JSON payload, so such an event is pushed as fields.
                     if (e.Event.Json.Contains("\"$base64\"", StringComparison.Ordinal))
@@ -197,6 +207,24 @@ public static class CaseReplayer
 
         var onlyWindow = items == 1 && Regex.IsMatch(group.Groups[1].Value, @"^\s*\w*window\s*\(", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
         return onlyWindow;
+    }
+
+    /// <summary>The first arrival time of the first stream the SQL names (eKuiper's driver starts its clock there), else of any stream.</summary>
+    private static long StartTime(ConformanceCase conformanceCase)
+    {
+        string? first = null;
+        try
+        {
+            first = EdgeSql.SourcesOf(conformanceCase.Sql) is [var name, ..] ? name : null;
+        }
+        catch (SqlException)
+        {
+            // The replay reports the SQL error; any start time will do.
+        }
+
+        var stream = conformanceCase.Streams.FirstOrDefault(s => string.Equals(s.Name, first, StringComparison.OrdinalIgnoreCase) && s.Events.Count > 0)
+            ?? conformanceCase.Streams.FirstOrDefault(s => s.Events.Count > 0);
+        return stream?.Events[0].Timestamp ?? 0;
     }
 
     /// <summary>A case event's JSON object as plain values: integers as long, other numbers as double, <c>{"$base64": …}</c> as bytes.</summary>

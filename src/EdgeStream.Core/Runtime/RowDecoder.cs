@@ -50,6 +50,11 @@ internal sealed class RowDecoder
     /// </summary>
     public void DecodeAll(MemoryMessage message, long timestamp, List<DecodeResult> results)
     {
+        if (message.ArrivedAt != 0)
+        {
+            timestamp = message.ArrivedAt;
+        }
+
         if (message.Decoded is { } decoded)
         {
             results.Add(new(decoded, null, default));

@@ -14,8 +14,10 @@ internal interface IRuleInput
 }
 
 /// <summary>Takes a source's events as memory messages to one destination; reports go to the reading rules.</summary>
-internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueTask> deliver, Action<string> report) : ISourceWriter
+internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueTask> deliver, Action<string> report, TimeProvider clock) : ISourceWriter
 {
+    private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
     /// <summary>Logs a source's problem and passes it on to the reading rules' status.</summary>
     public static Action<string> Reporter(SourceContext context, Action<string> record) => message =>
     {
@@ -24,7 +26,7 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
     };
 
     public ValueTask WritePayloadAsync(ReadOnlyMemory<byte> payload, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken) =>
-        deliver(new MemoryMessage(null, payload, null) { Meta = Meta(metadata) }, cancellationToken);
+        deliver(new MemoryMessage(null, payload, null) { Meta = Meta(metadata), ArrivedAt = Now }, cancellationToken);
 
     public ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken)
     {
@@ -41,7 +43,7 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
             return ValueTask.CompletedTask;
         }
 
-        return deliver(new MemoryMessage(fields, default, null) { Meta = Meta(metadata) }, cancellationToken);
+        return deliver(new MemoryMessage(fields, default, null) { Meta = Meta(metadata), ArrivedAt = Now }, cancellationToken);
     }
 
     public ValueTask WriteRowsAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken)
@@ -60,7 +62,7 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
             }
         }
 
-        return batch.Count == 0 ? ValueTask.CompletedTask : deliver(new MemoryMessage(null, default, batch) { Meta = Meta(metadata) }, cancellationToken);
+        return batch.Count == 0 ? ValueTask.CompletedTask : deliver(new MemoryMessage(null, default, batch) { Meta = Meta(metadata), ArrivedAt = Now }, cancellationToken);
     }
 
     public void ReportError(string message) => report(message);
@@ -194,7 +196,7 @@ internal sealed class PrivateInput(Func<SourceContext, ISource> factory, SourceC
     public void Attach(RuleRunner rule)
     {
         var report = SourceWriter.Reporter(context, rule.RecordError);
-        runner = new SourceRunner(factory, context, new SourceWriter(rule.DeliverAsync, report), report);
+        runner = new SourceRunner(factory, context, new SourceWriter(rule.DeliverAsync, report, context.TimeProvider), report);
         runner.Start();
     }
 
@@ -235,7 +237,7 @@ internal sealed class SharedInput(
             }
 
             var report = SourceWriter.Reporter(context, Report);
-            runner = new SourceRunner(factory, context, new SourceWriter(DeliverAsync, report), report);
+            runner = new SourceRunner(factory, context, new SourceWriter(DeliverAsync, report, context.TimeProvider), report);
         }
 
         runner.Start();
