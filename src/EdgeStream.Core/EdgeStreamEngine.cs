@@ -309,7 +309,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
             if (rule.Triggered)
             {
-                await entry.StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
+                await entry.StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -343,7 +343,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
             if (wasRunning || rule.Triggered)
             {
-                await entry.StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
+                await entry.StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -358,7 +358,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
-            await Find(id).StartAsync(Memory, time, byCaller: true).ConfigureAwait(false);
+            await Find(id).StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -479,7 +479,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             // Only if nothing changed meanwhile: not stopped, updated, deleted or disposed.
             if (!disposed && rules.TryGetValue(entry.Definition.Id, out var current) && ReferenceEquals(current, entry) && entry.IsCurrent(failed))
             {
-                await entry.StartAsync(Memory, time, byCaller: false).ConfigureAwait(false);
+                // The failed runner's sinks get the drain timeout to deliver what they hold, so a sink that stays
+                // down cannot keep the management lock.
+                using var cleanup = new CancellationTokenSource(drainTimeout, time);
+                await entry.StartAsync(Memory, time, byCaller: false, cleanup.Token).ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // A restart that fails leaves the rule stopped by error; it must not reach the timer thread.
@@ -677,7 +680,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public bool IsCurrent(RuleRunner failed) => ReferenceEquals(runner, failed);
 
         /// <summary>Starts the rule; a runner that failed is cleaned up first (its sinks and source stopped).</summary>
-        public async Task StartAsync(MemoryBus bus, TimeProvider time, bool byCaller)
+        /// <param name="bus">The engine's bus.</param>
+        /// <param name="time">The engine's clock.</param>
+        /// <param name="byCaller">Whether a caller (not the restart strategy) starts it: that resets the attempts.</param>
+        /// <param name="cleanup">Bounds cleaning up a failed runner (its sinks may still be retrying).</param>
+        public async Task StartAsync(MemoryBus bus, TimeProvider time, bool byCaller, CancellationToken cleanup = default)
         {
             if (IsRunning)
             {
@@ -692,8 +699,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
             if (runner is { } failed)
             {
+                // A caller's start bounds this cleanup with its own token.
                 runner = null;
-                await failed.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await failed.StopAsync(cleanup).ConfigureAwait(false);
                 failed.Dispose();
             }
 

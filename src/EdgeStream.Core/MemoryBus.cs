@@ -104,14 +104,30 @@ public sealed class MemoryBus
     /// <summary>
     /// Subscribes to a topic now and returns each row that arrives from here on, in order (the rows of an
     /// emission one after another). Enumerate it once; when <paramref name="cancellationToken"/> fires it yields
-    /// what had arrived and ends.
+    /// what had arrived and ends. Leaving the loop early unsubscribes; a result never enumerated stays subscribed
+    /// until the token fires.
     /// A reader that falls behind by 1024 emissions makes the publishing rules wait.
     /// </summary>
     /// <param name="topic">The topic.</param>
     /// <param name="cancellationToken">Ends the subscription.</param>
     /// <returns>The rows.</returns>
-    public IAsyncEnumerable<IReadOnlyDictionary<string, object?>> ReadAllAsync(string topic, CancellationToken cancellationToken) =>
-        Rows(Subscribe(topic, cancellationToken));
+    public IAsyncEnumerable<IReadOnlyDictionary<string, object?>> ReadAllAsync(string topic, CancellationToken cancellationToken)
+    {
+        var subscriber = new HostSubscriber(1024);
+        Add(topic, subscriber);
+        void Leave()
+        {
+            Remove(topic, subscriber);
+            subscriber.Channel.Writer.TryComplete();
+        }
+
+        var registration = cancellationToken.Register(Leave);
+        return Rows(subscriber.Channel.Reader, () =>
+        {
+            registration.Dispose();
+            Leave();
+        });
+    }
 
     /// <summary>
     /// Subscribes to a topic now and returns each row that arrives from here on as a <typeparamref name="T"/>: columns
@@ -137,18 +153,26 @@ public sealed class MemoryBus
         }
     }
 
-    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Rows(ChannelReader<IReadOnlyList<IReadOnlyDictionary<string, object?>>> reader)
+    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> Rows(
+        ChannelReader<IReadOnlyList<IReadOnlyDictionary<string, object?>>> reader, Action leave)
     {
-        // Cancelling the subscription completes the channel, so what arrived before is still read, then the loop ends.
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        try
         {
-            while (reader.TryRead(out var emission))
+            // Cancelling the subscription completes the channel, so what arrived before is still read, then the loop ends.
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                foreach (var row in emission)
+                while (reader.TryRead(out var emission))
                 {
-                    yield return row;
+                    foreach (var row in emission)
+                    {
+                        yield return row;
+                    }
                 }
             }
+        }
+        finally
+        {
+            leave(); // a reader that stops early (break, an exception) unsubscribes, so it cannot stall the rules
         }
     }
 
@@ -243,9 +267,29 @@ public sealed class MemoryBus
             message = message with { ArrivedAt = clock.GetUtcNow().ToUnixTimeMilliseconds() };
         }
 
+        // Every subscriber gets the message even when one of them (a host callback) throws; the failures are
+        // rethrown together afterwards, so the publisher learns of them and the others lose nothing.
+        List<Exception>? failures = null;
         foreach (var subscriber in subscribers)
         {
-            await subscriber.DeliverAsync(message, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await subscriber.DeliverAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+
+        if (failures is not null)
+        {
+            if (failures.Count == 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+            }
+
+            throw new AggregateException(failures);
         }
     }
 

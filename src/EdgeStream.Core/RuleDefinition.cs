@@ -131,8 +131,9 @@ public sealed class RestartStrategy
     /// <summary>The delay before restart number <paramref name="attempt"/> (from 1), with jitter drawn from <paramref name="random"/>.</summary>
     internal TimeSpan DelayBefore(int attempt, Random random)
     {
+        // At most a day: timers take no more than about 49 days, and a rule waiting longer is effectively stopped.
         var ms = Math.Min(Delay.TotalMilliseconds * Math.Pow(Multiplier, attempt - 1), MaxDelay.TotalMilliseconds);
         var jitter = 1 + (JitterFactor * ((random.NextDouble() * 2) - 1));
-        return TimeSpan.FromMilliseconds(Math.Max(0, ms * jitter));
+        return TimeSpan.FromMilliseconds(Math.Clamp(ms * jitter, 0, TimeSpan.FromDays(1).TotalMilliseconds));
     }
 }

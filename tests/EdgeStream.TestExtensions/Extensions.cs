@@ -33,6 +33,11 @@ public sealed class SourceFeed
     /// <returns>The writer the host feeds.</returns>
     public ChannelWriter<string> For(string dataSource) => Channel(dataSource).Writer;
 
+    /// <summary>How many fed payloads no source has read yet.</summary>
+    /// <param name="dataSource">The stream's DATASOURCE.</param>
+    /// <returns>The count.</returns>
+    public int Pending(string dataSource) => Channel(dataSource).Reader.Count;
+
     internal Channel<string> Channel(string dataSource) =>
         feeds.GetOrAdd(dataSource, _ => System.Threading.Channels.Channel.CreateUnbounded<string>());
 }

@@ -261,9 +261,22 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Giving up (the token fires) abandons what is in flight: the loop stops and waiting publishers are let go.
+        using var giveUp = cancellationToken.Register(() =>
+        {
+            stopping.Cancel();
+            rowGate?.Close();
+        });
         if (source is not null)
         {
-            await source.DetachAsync(this).ConfigureAwait(false);
+            try
+            {
+                await source.DetachAsync(this).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // A source that ignores cancellation is left to finish on its own; the rule stops anyway.
+            }
         }
 
         Unsubscribe();
@@ -273,11 +286,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return;
         }
 
-        using (cancellationToken.Register(stopping.Cancel))
-        {
-            await loop.ConfigureAwait(false);
-        }
-
+        await loop.ConfigureAwait(false);
         rowGate?.Close(); // publishers still waiting were never taken
 
         foreach (var sink in sinks)
@@ -343,8 +352,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             var credits = gate.WaitAsync(message.RowCount, cancellationToken);
             if (credits.IsCompletedSuccessfully)
             {
-                Enqueue(gate, message, credits.Result);
-                return ValueTask.CompletedTask;
+                return Enqueue(gate, message, credits.Result) ? ValueTask.CompletedTask : RefusedAsync(message);
             }
 
             return WaitThenEnqueueAsync(gate, message, credits);
@@ -354,15 +362,35 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WaitThenEnqueueAsync(RowGate gate, MemoryMessage message, ValueTask<bool> credits) =>
-        Enqueue(gate, message, await credits.ConfigureAwait(false));
+    private async ValueTask WaitThenEnqueueAsync(RowGate gate, MemoryMessage message, ValueTask<bool> credits)
+    {
+        if (!Enqueue(gate, message, await credits.ConfigureAwait(false)))
+        {
+            await RefusedAsync(message).ConfigureAwait(false);
+        }
+    }
 
-    /// <summary>Enqueues a message whose credits were taken; a closed gate or channel means the rule stopped and no longer subscribes.</summary>
-    private void Enqueue(RowGate gate, MemoryMessage message, bool granted)
+    /// <summary>Enqueues a message whose credits were taken; false when the gate or channel is closed (the rule stopped or failed).</summary>
+    private bool Enqueue(RowGate gate, MemoryMessage message, bool granted)
     {
         if (granted && !input.Writer.TryWrite(message))
         {
             gate.Release(message.RowCount);
+            return false;
+        }
+
+        return granted;
+    }
+
+    /// <summary>
+    /// A message that arrived as the rule stopped. After a normal stop nobody subscribes any more and it was never
+    /// taken; after a failure it is dead-lettered, so a publisher's event is never silently dropped.
+    /// </summary>
+    private async ValueTask RefusedAsync(MemoryMessage message)
+    {
+        if (failed)
+        {
+            await DeadLetterMessageAsync(message, "not processed: the rule had failed").ConfigureAwait(false);
         }
     }
 
@@ -376,6 +404,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         catch (ChannelClosedException)
         {
             // The rule stopped between the publisher's lookup and this write; it no longer subscribes.
+            await RefusedAsync(message).ConfigureAwait(false);
         }
     }
 
@@ -384,11 +413,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         var context = plan.Compiler.CreateContext();
         var decoded = new List<DecodeResult>();
+        MemoryMessage? current = null;
         try
         {
             await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
             {
+                current = message;
                 await ProcessAsync(message, context, decoded).ConfigureAwait(false);
+                current = null;
                 rowGate?.Release(message.RowCount);
             }
         }
@@ -401,6 +433,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
+            if (current is { } interrupted)
+            {
+                // Its results may be partly out; the event itself is kept where it can be replayed.
+                await DeadLetterMessageAsync(interrupted, $"not fully processed: the rule failed ({e.Message})").ConfigureAwait(false);
+            }
+
             if (Interlocked.Exchange(ref failures, 1) == 0)
             {
                 failed = true;
@@ -408,7 +446,22 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 input.Writer.TryComplete();
                 rowGate?.Close();
                 await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
-                onFailed?.Invoke(this);
+                if (source is not null)
+                {
+                    // Stop reading: a source must not take (and acknowledge) events that no rule will process.
+                    await source.DetachAsync(this).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    onFailed?.Invoke(this);
+                }
+#pragma warning disable CA1031 // The restart policy failing leaves the rule stopped by error; it must not fault the loop.
+                catch (Exception restart)
+#pragma warning restore CA1031
+                {
+                    Diagnostics.Log.RuleFailed(logger, id, restart);
+                }
             }
         }
     }
@@ -416,16 +469,21 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// <summary>Events taken but not processed when the rule failed go to the dead-letter topic, not nowhere.</summary>
     private async Task DeadLetterWaitingAsync(string reason)
     {
-        var decoded = new List<DecodeResult>();
         while (input.Reader.TryRead(out var message))
         {
-            decoded.Clear();
-            plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
-            foreach (var result in decoded)
-            {
-                var payload = result.Row is { } row ? Value.From(ToObject(row)) : result.Payload;
-                await DeadLetterAsync($"not processed: the rule failed ({reason})", payload).ConfigureAwait(false);
-            }
+            await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Dead-letters every event of a message (decoded if it can be, else as its payload).</summary>
+    private async Task DeadLetterMessageAsync(MemoryMessage message, string reason)
+    {
+        var decoded = new List<DecodeResult>();
+        plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+        foreach (var result in decoded)
+        {
+            var payload = result.Row is { } row ? Value.From(ToObject(row)) : result.Payload;
+            await DeadLetterAsync(reason, payload).ConfigureAwait(false);
         }
     }
 
@@ -478,8 +536,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     private static bool IsValidationError(string error) => error.StartsWith(RowDecoder.ValidationErrorPrefix, StringComparison.Ordinal);
 
-    /// <summary>Publishes an event no rule could decode to <see cref="EdgeStreamEngine.DeadLetterTopic"/>.</summary>
-    private ValueTask DeadLetterAsync(string error, Value payload)
+    /// <summary>
+    /// Publishes an event the rule could not process to <see cref="EdgeStreamEngine.DeadLetterTopic"/>. Best effort:
+    /// a dead-letter subscriber that fails is counted and logged, and never stops the rule.
+    /// </summary>
+    private async ValueTask DeadLetterAsync(string error, Value payload)
     {
         var letter = new ValueObject(4)
         {
@@ -488,7 +549,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             ["error"] = Value.From(error),
             ["payload"] = payload,
         };
-        return bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), stopping.Token);
+        try
+        {
+            await bus.PublishAsync(EdgeStreamEngine.DeadLetterTopic, new MemoryMessage(letter, default, null), stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            RecordError($"dead-letter subscriber failed: {e.Message}");
+            Diagnostics.Log.SinkProblem(logger, id, $"dead-letter subscriber failed: {e.Message}");
+        }
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]

@@ -188,8 +188,9 @@ internal sealed class SinkRunner : IRuleSink
 
                 encoded.Add(message);
             }
-            catch (Exception e) when (e is Templates.TemplateException or FormatException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Whatever a template or a user format throws, the message is bad, not the sink.
                 await DeadLetterAsync(message.Select(ClrValues.ToDictionary).ToArray(), $"cannot encode: {e.Message}", token).ConfigureAwait(false);
             }
         }
@@ -255,6 +256,19 @@ internal sealed class SinkRunner : IRuleSink
     }
 
     private async Task DeadLetterAsync(IReadOnlyDictionary<string, object?>[] rows, string error, CancellationToken token)
+    {
+        try
+        {
+            await PublishDeadLetterAsync(rows, error, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Best effort: a failing dead-letter subscriber must not end the sink's loop (the rule would then block).
+            Report($"dead-letter subscriber failed: {e.Message}");
+        }
+    }
+
+    private async Task PublishDeadLetterAsync(IReadOnlyDictionary<string, object?>[] rows, string error, CancellationToken token)
     {
         metrics.AddException();
         Report($"sink `{context.SinkType}` rejected {rows.Length} rows: {error}");

@@ -37,7 +37,20 @@ internal sealed partial class GoTemplate
     {
         var output = new StringBuilder();
         var scope = new Scope(data);
-        Execute(root, data, scope, output);
+        try
+        {
+            Execute(root, data, scope, output);
+        }
+        catch (LoopSignal)
+        {
+            throw new TemplateException("{{break}} or {{continue}} outside a {{range}}");
+        }
+        catch (Exception e) when (e is not TemplateException)
+        {
+            // Overflows, a code point out of range, an oversized width: all are this row's template failing.
+            throw new TemplateException(e.Message);
+        }
+
         return output.ToString();
     }
 
