@@ -10,7 +10,8 @@ namespace EdgeStream;
 /// <see cref="RunAsync"/> runs once per instance; it reads until its token fires (the rule or the last sharing rule
 /// stops) or the input ends (then it returns). <see cref="IAsyncDisposable.DisposeAsync"/> follows.</para>
 /// <para>Faults: an exception from <see cref="RunAsync"/> is counted and logged in every reading rule's status, and
-/// the engine starts a new instance after a backoff (100 ms doubling to 30 s) while the rules run.</para>
+/// the engine starts a new instance after a backoff (100 ms doubling to 30 s; back to 100 ms after an instance ran
+/// 30 s or more) while the rules run.</para>
 /// <para>Delivery: <see cref="ISourceWriter.WritePayloadAsync"/> completes only when every reading rule has taken
 /// the event into its bounded buffer (a slow rule slows the source: backpressure). A source whose protocol
 /// acknowledges messages (an MQTT QoS 1 message, a queue) acknowledges after the write completes, so an event is

@@ -137,10 +137,8 @@ internal static class OptionsBinder<[DynamicallyAccessedMembers(DynamicallyAcces
         : type == typeof(Uri) ? "a URI"
         : "a list of strings";
 
-    /// <summary>Values of properties named like secrets are never shown in messages.</summary>
-    private static bool IsSecret(string name) =>
-        name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
-        || name.Contains("token", StringComparison.OrdinalIgnoreCase) || name.Contains("credential", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Values of properties named like secrets are never shown in messages (the same names ExplainRule masks).</summary>
+    private static bool IsSecret(string name) => RulePlanText.IsSecretName(name);
 
     private static string[] List(string text)
     {

@@ -53,7 +53,10 @@ internal static partial class RulePlanText
         return ConnectionStringPassword().Replace(masked, "$1***");
     }
 
-    [GeneratedRegex("password|passwd|secret|token|credential|apikey|api_key|privatekey", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    /// <summary>Whether a property's name says it holds a secret (its value is then never shown).</summary>
+    internal static bool IsSecretName(string name) => SecretKey().IsMatch(name);
+
+    [GeneratedRegex("password|passwd|pwd|secret|token|credential|apikey|api_key|privatekey|private_key", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SecretKey();
 
     // scheme://user:password@host and Go's user:password@tcp(host)

@@ -116,6 +116,7 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
         {
             if (source is not null)
             {
+                var started = context.TimeProvider.GetTimestamp();
                 try
                 {
                     await source.RunAsync(writer, token).ConfigureAwait(false);
@@ -129,6 +130,11 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
+                    if (context.TimeProvider.GetElapsedTime(started) >= MaxBackoff)
+                    {
+                        backoff = FirstBackoff; // it ran well for a while: a new failure, not the same one again
+                    }
+
                     report($"source `{context.SourceType}` of stream `{context.StreamName}` failed, restarting in {backoff.TotalMilliseconds:0} ms: {e.Message}");
                 }
                 finally
