@@ -85,6 +85,14 @@ public sealed class RuleOptions
     /// <summary>Keep null columns in result rows (eKuiper's <c>sendNilField</c>, default false: null columns are left out).</summary>
     public bool SendNilField { get; set; }
 
+    /// <summary>
+    /// Give each result row the metadata of the event it came from (eKuiper's <c>sendMetaToSink</c>, default false),
+    /// as an object under the column <c>__meta</c> — what a source passed with the event (a topic, a partition…).
+    /// Sinks see it like any column: <c>{{.__meta.topic}}</c> in a <c>dataTemplate</c>, or drop it with
+    /// <c>excludeFields</c>. Events without metadata get no such column.
+    /// </summary>
+    public bool SendMetaToSink { get; set; }
+
     /// <summary>How many messages may wait between stages (eKuiper's <c>bufferLength</c>, default 1024).
     /// A full buffer slows the writer down (see <see cref="DropOldestWhenFull"/>).</summary>
     public int BufferLength { get; set; } = 1024;

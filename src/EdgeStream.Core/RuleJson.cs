@@ -15,8 +15,8 @@ internal static class RuleJson
     /// </summary>
     private static readonly string[] KnownOptions =
     [
-        "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy",
-        "isEventTime", "lateTolerance", "sendMetaToSink", "qos", "checkpointInterval",
+        "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy", "sendMetaToSink",
+        "isEventTime", "lateTolerance", "qos", "checkpointInterval",
         "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
         "disableBufferFullDiscard", "enableSaveStateBeforeStop", "forceExitTimeout", "notifySub",
     ];
@@ -123,6 +123,9 @@ internal static class RuleJson
                     break;
                 case "sendNilField":
                     rule.Options.SendNilField = Bool(option);
+                    break;
+                case "sendMetaToSink":
+                    rule.Options.SendMetaToSink = Bool(option);
                     break;
                 case "bufferLength":
                     rule.Options.BufferLength = option.Value.TryGetInt32(out var length) && length > 0

@@ -75,13 +75,16 @@ internal sealed class RulePlan
         }
     }
 
+    /// <summary>The column that carries an event's metadata with <c>sendMetaToSink</c>.</summary>
+    public const string MetaColumn = "__meta";
+
     /// <summary>Whether the current row passes WHERE.</summary>
     /// <exception cref="EvaluationException">WHERE failed on this row.</exception>
     public bool Filter(EvalContext context) => where is null || Operators.IsTrue(where(context));
 
     /// <summary>The result row of the current row: <c>*</c> expands to its fields, null columns are left out unless asked.</summary>
     /// <exception cref="EvaluationException">A select item failed on this row.</exception>
-    public ValueObject Project(EvalContext context, bool sendNilField)
+    public ValueObject Project(EvalContext context, bool sendNilField, bool sendMeta = false)
     {
         var result = new ValueObject(fields.Length);
         if (hasStar)
@@ -104,6 +107,11 @@ internal sealed class RulePlan
             {
                 result[name] = value;
             }
+        }
+
+        if (sendMeta && context.Rows[0]?.Meta is { } meta)
+        {
+            result[MetaColumn] = Value.From(meta);
         }
 
         return result;

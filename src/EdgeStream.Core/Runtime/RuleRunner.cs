@@ -592,7 +592,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         ValueObject result;
         try
         {
-            result = plan.Project(context, options.SendNilField);
+            result = plan.Project(context, options.SendNilField, options.SendMetaToSink);
         }
         catch (EvaluationException e)
         {

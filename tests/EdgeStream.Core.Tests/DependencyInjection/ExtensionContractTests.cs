@@ -70,6 +70,32 @@ public sealed class ExtensionContractTests
     }
 
     [Test]
+    public async Task With_sendMetaToSink_results_carry_the_source_metadata()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<EdgeStreamEngine>();
+        var feed = provider.GetRequiredService<SourceFeed>();
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (TYPE=\"feed\", DATASOURCE=\"line-3\", FORMAT=\"kv\", SHARED=\"true\")");
+        using var cts = new CancellationTokenSource();
+        var with = engine.Memory.Subscribe("with", cts.Token);
+        var without = engine.Memory.Subscribe("without", cts.Token);
+        await engine.CreateRuleAsync(RuleDefinition.FromJson("""
+            {"id": "m", "sql": "SELECT a FROM s", "options": {"sendMetaToSink": true},
+             "actions": [{"memory": {"topic": "with"}},
+                         {"memory": {"topic": "without", "sendSingle": true, "dataTemplate": "{\"line\": \"{{.__meta.source}}\", \"a\": {{.a}}}"}}]}
+            """));
+        await engine.CreateRuleAsync(ToMemory("plain", "SELECT a FROM s", "plain"));
+        var plain = engine.Memory.Subscribe("plain", cts.Token);
+        await feed.For("line-3").WriteAsync("a=7");
+
+        var row = (await Take(with, 1))[0];
+        Assert.That(row["__meta"], Is.EqualTo(new Dictionary<string, object?> { ["source"] = "line-3" }));
+        Assert.That((await Take(without, 1))[0], Is.EqualTo(new Dictionary<string, object?> { ["line"] = "line-3", ["a"] = 7L }));
+        Assert.That((await Take(plain, 1))[0].Keys, Is.EqualTo(new[] { "a" }), "without the option there is no __meta column");
+        Assert.That(engine.GetRuleStatus("m").Warnings, Is.Empty);
+    }
+
+    [Test]
     public async Task A_throwing_function_fails_only_its_row()
     {
         await using var provider = Provider();
