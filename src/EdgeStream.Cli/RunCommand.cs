@@ -190,18 +190,20 @@ internal sealed class RunCommand
         }
     }
 
-    /// <summary>Each sink that took more rows than it delivered (from the rule's metrics).</summary>
+    /// <summary>Each sink that did not deliver everything it took (from the rule's metrics).</summary>
     private static IEnumerable<string> Undelivered(RuleStatus status)
     {
         foreach (var (name, taken) in status.Metrics)
         {
             if (name.StartsWith("sink_", StringComparison.Ordinal) && name.EndsWith("_0_records_in_total", StringComparison.Ordinal))
             {
+                // Counts are by message (an emission), as eKuiper counts; a message the sink gave up on is an exception.
                 var sink = name[..^"_0_records_in_total".Length];
                 var delivered = status.Metrics.TryGetValue(sink + "_0_records_out_total", out var d) ? d : 0;
-                if (delivered < taken)
+                var failed = status.Metrics.TryGetValue(sink + "_0_exceptions_total", out var x) ? x : 0;
+                if (delivered < taken || failed > 0)
                 {
-                    yield return $"{sink}: {taken - delivered} of {taken} rows not delivered";
+                    yield return $"{sink}: {taken} messages taken, {delivered} delivered, {failed} failed";
                 }
             }
         }

@@ -12,9 +12,9 @@ namespace EdgeStream;
 /// memory topics or your own <see cref="ISink"/>.
 /// </summary>
 /// <remarks>
-/// <para>Stateless rules run today: projection, WHERE, expressions and user functions (<see cref="IFunction"/>).
-/// Windows, joins, aggregates and the built-in function library are rejected at rule creation with a clear error
-/// until they land.</para>
+/// <para>Rules run today: projection, WHERE, expressions and user functions (<see cref="IFunction"/>), and
+/// processing-time tumbling and hopping windows with ORDER BY and LIMIT. Aggregates, other windows, joins and the
+/// built-in function library are rejected at rule creation with a clear error until they land.</para>
 /// <para>All members are thread-safe. Rule management calls are serialized; events flow concurrently with them.
 /// Extensions (sinks, sources, functions, formats) should be registered before the rules that use them.</para>
 /// </remarks>

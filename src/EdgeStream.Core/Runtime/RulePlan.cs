@@ -15,12 +15,19 @@ internal sealed class RulePlan
     private readonly Evaluator? where;
     private readonly (string Name, int Index, bool Invisible)[] fields;
     private readonly bool hasStar;
+    private readonly (Evaluator Key, bool Descending)[] sortKeys;
 
     private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler)
     {
         this.bound = bound;
         Decoder = decoder;
         Compiler = compiler;
+        if (bound.Statement.GroupBy?.Window is { } window)
+        {
+            Window = new WindowPlan(window);
+        }
+
+        sortKeys = bound.Statement.OrderBy.Select(o => (compiler.Compile(o.Expr), o.Descending)).ToArray();
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
         hasStar = bound.Statement.Fields.Any(f => f.Expr is Wildcard);
@@ -30,6 +37,89 @@ internal sealed class RulePlan
     }
 
     public RowDecoder Decoder { get; }
+
+    /// <summary>The statement's time window, if any (processing time, tumbling or hopping).</summary>
+    public WindowPlan? Window { get; }
+
+    /// <summary>The LIMIT, if any.</summary>
+    public long? Limit => bound.Statement.Limit;
+
+    /// <summary>Whether the statement has ORDER BY.</summary>
+    public bool HasOrder => sortKeys.Length > 0;
+
+    /// <summary>
+    /// Sorts a window's rows by ORDER BY, evaluating the keys on each input row (as eKuiper sorts before projecting).
+    /// </summary>
+    /// <exception cref="EvaluationException">Two keys cannot be compared (an integer and a string).</exception>
+    public List<Row> Sort(List<Row> rows, EvalContext context)
+    {
+        var keyed = new List<(Row Row, Value[] Keys)>(rows.Count);
+        foreach (var row in rows)
+        {
+            context.SetRow(row);
+            keyed.Add((row, sortKeys.Select(k => k.Key(context)).ToArray()));
+        }
+
+        // A stable sort: equal keys keep arrival order. List.Sort wraps a comparer's exception; unwrap ours.
+        var ordered = keyed.Select((k, i) => (k.Row, k.Keys, Index: i)).ToList();
+        try
+        {
+            SortStable(ordered);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is EvaluationException inner)
+        {
+            throw inner;
+        }
+
+        return ordered.Select(o => o.Row).ToList();
+    }
+
+    private void SortStable(List<(Row Row, Value[] Keys, int Index)> ordered) =>
+        ordered.Sort((a, b) =>
+        {
+            for (var i = 0; i < sortKeys.Length; i++)
+            {
+                var order = SortCompare(a.Keys[i], b.Keys[i]);
+                if (order != 0)
+                {
+                    return sortKeys[i].Descending ? -order : order;
+                }
+            }
+
+            return a.Index.CompareTo(b.Index);
+        });
+
+    /// <summary>ORDER BY's comparison: nulls first, numbers by value, strings ordinal; other mixes are an error, worded as eKuiper's.</summary>
+    private static int SortCompare(Value a, Value b)
+    {
+        if (a.IsNull || b.IsNull)
+        {
+            return a.IsNull == b.IsNull ? 0 : a.IsNull ? -1 : 1;
+        }
+
+        if (a.IsNumber && b.IsNumber)
+        {
+            return a.Kind == ValueKind.Integer && b.Kind == ValueKind.Integer ? a.AsInteger.CompareTo(b.AsInteger) : a.AsDouble.CompareTo(b.AsDouble);
+        }
+
+        return (a.Kind, b.Kind) switch
+        {
+            (ValueKind.String, ValueKind.String) => string.CompareOrdinal(a.AsString, b.AsString),
+            (ValueKind.Boolean, ValueKind.Boolean) => a.AsBoolean.CompareTo(b.AsBoolean),
+            (ValueKind.Datetime, ValueKind.Datetime) => a.AsDatetimeMs.CompareTo(b.AsDatetimeMs),
+            _ => throw new EvaluationException($"incompatible types for comparison: {SortTypeName(a)} and {SortTypeName(b)}"),
+        };
+    }
+
+    private static string SortTypeName(Value value) => value.Kind switch
+    {
+        ValueKind.Integer => "int",
+        ValueKind.Float => "float",
+        ValueKind.String => "string",
+        ValueKind.Boolean => "bool",
+        ValueKind.Datetime => "datetime",
+        _ => value.TypeName,
+    };
 
     /// <summary>Whether the statement has a WHERE clause (a filter operator in eKuiper's plan).</summary>
     public bool HasFilter => where is not null;
@@ -47,11 +137,15 @@ internal sealed class RulePlan
     public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null)
     {
         var statement = bound.Statement;
-        Reject(statement.GroupBy?.Window is { } w ? w.Span : null, "windows (GROUP BY …WINDOW) are not implemented yet");
+        var window = statement.GroupBy?.Window;
+        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping) } ? window.Span : null, "only tumbling and hopping windows are implemented yet");
+        Reject(window is { Filter: not null } or { Over: not null } ? window!.Span : null, "window FILTER and OVER are not implemented yet");
+        Reject(statement.GroupBy is { Keys.IsEmpty: false } ? statement.GroupBy.Keys[0].Span : null, "GROUP BY keys are not implemented yet");
+        Reject(bound.IsAggregate ? statement.Span : null, "aggregate functions are not implemented yet");
         Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
         Reject(statement.Having?.Span, "HAVING is not implemented yet");
-        Reject(statement.OrderBy.IsEmpty ? null : statement.OrderBy[0].Span, "ORDER BY is not implemented yet");
-        Reject(statement.Limit is null ? null : statement.Span, "LIMIT is not implemented yet");
+        Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
+        Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
         var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, UsedColumns(bound), format);
         return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema], ruleId));
     }

@@ -47,7 +47,7 @@ internal sealed class MemorySink(MemoryBus bus, string topic, SinkEncoding encod
         try
         {
             await bus.PublishAsync(topic, new MemoryMessage(null, default, rows), cancellationToken).ConfigureAwait(false);
-            metrics.AddOut(rows.Count);
+            metrics.AddOut();
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -82,7 +82,7 @@ internal sealed class LogSink(Microsoft.Extensions.Logging.ILogger logger, strin
 #pragma warning restore CA1873
         }
 
-        metrics.AddOut(emission.Count);
+        metrics.AddOut();
         return ValueTask.CompletedTask;
     }
 }
@@ -92,7 +92,7 @@ internal sealed class NopSink(OperatorMetrics metrics) : IRuleSink
 {
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
-        metrics.AddOut(emission.Count);
+        metrics.AddOut();
         return ValueTask.CompletedTask;
     }
 }
@@ -173,6 +173,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics sourceMetrics;
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
+    private readonly OperatorMetrics? windowMetrics;
+    private readonly List<Row> windowRows = [];
+    private ITimer? windowTimer;
+    private long nextWindowEnd;
     private Task? loop;
     private long recordsIn;
     private long recordsOut;
@@ -223,8 +227,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
         atomic = options.Concurrency > 1;
         sourceMetrics = new OperatorMetrics($"source_{stream.Name}_0_") { Shared = atomic };
-        filterMetrics = plan.HasFilter ? new OperatorMetrics("op_2_filter_0_", hasLatency: true) { Shared = atomic } : null;
-        projectMetrics = new OperatorMetrics(plan.HasFilter ? "op_3_project_0_" : "op_2_project_0_", hasLatency: true) { Shared = atomic };
+        var op = 2;
+        filterMetrics = plan.HasFilter ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) { Shared = atomic } : null;
+        windowMetrics = plan.Window is null ? null : new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true);
+        projectMetrics = new OperatorMetrics($"op_{op}_project_0_", hasLatency: true) { Shared = atomic };
         foreach (var sink in sinks)
         {
             if (sink.Metrics is { } counted)
@@ -248,7 +254,17 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        var workers = Enumerable.Range(0, Math.Max(1, options.Concurrency)).Select(_ => EngineTasks.Run(RunAsync)).ToArray();
+        if (plan.Window is { } window)
+        {
+            // The timer only enqueues a tick: the window is cut by the processing task, in order with the events.
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            nextWindowEnd = window.FirstEnd(now);
+            windowTimer = time.CreateTimer(_ => Tick(window), null, TimeSpan.FromMilliseconds(nextWindowEnd - now), TimeSpan.FromMilliseconds(window.Interval));
+        }
+
+        // A window's state belongs to one task, so windowed rules run one whatever their concurrency.
+        var count = plan.Window is null ? Math.Max(1, options.Concurrency) : 1;
+        var workers = Enumerable.Range(0, count).Select(_ => EngineTasks.Run(RunAsync)).ToArray();
         loop = workers.Length == 1 ? workers[0] : Task.WhenAll(workers);
         source?.Attach(this);
 
@@ -259,8 +275,18 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// Stops taking events, finishes those already taken, and returns when the loop has ended. If
     /// <paramref name="cancellationToken"/> fires first (a sink that no longer takes results), the rest is abandoned.
     /// </summary>
+    /// <summary>A window timer fired: queue the cut of the window that ends now (ticks skip the row gate; they carry no rows).</summary>
+    private void Tick(WindowPlan window)
+    {
+        var end = Interlocked.Add(ref nextWindowEnd, window.Interval) - window.Interval;
+        input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = end });
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Open windows are not flushed on stop, as in eKuiper.
+        windowTimer?.Dispose();
+
         // Giving up (the token fires) abandons what is in flight: the loop stops and waiting publishers are let go.
         using var giveUp = cancellationToken.Register(() =>
         {
@@ -328,6 +354,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         sourceMetrics.AddTo(metrics);
         metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
         filterMetrics?.AddTo(metrics);
+        windowMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
         foreach (var sink in sinks)
         {
@@ -419,6 +446,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
             {
                 current = message;
+                if (message.TickAt != 0)
+                {
+                    await EmitWindowAsync(message.TickAt, context).ConfigureAwait(false);
+                    current = null;
+                    continue;
+                }
+
                 await ProcessAsync(message, context, decoded).ConfigureAwait(false);
                 current = null;
                 rowGate?.Release(message.RowCount);
@@ -588,6 +622,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             filter.AddOut();
         }
 
+        if (windowMetrics is { } windowed)
+        {
+            windowed.AddIn();
+            windowRows.Add(row);
+            return;
+        }
+
         projectMetrics.AddIn();
         ValueObject result;
         try
@@ -604,6 +645,59 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         projectMetrics.AddOut();
         Latency(projectMetrics, started);
         await EmitAsync([result]).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cuts the window ending at <paramref name="end"/>: its rows in arrival order (or ORDER BY), each projected, at
+    /// most LIMIT of them, as one emission — an empty one when no row fell in it. Rows no later window can hold are
+    /// forgotten.
+    /// </summary>
+    private async ValueTask EmitWindowAsync(long end, EvalContext context)
+    {
+        var window = plan.Window!;
+        var start = end - window.Length;
+        var rows = windowRows.Where(r => r.Timestamp >= start && r.Timestamp < end).ToList();
+        var keepFrom = end + window.Interval - window.Length;
+        windowRows.RemoveAll(r => r.Timestamp < keepFrom);
+        windowMetrics!.AddOut();
+        if (plan.HasOrder)
+        {
+            try
+            {
+                rows = plan.Sort(rows, context);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Order By error: " + e.Message).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var results = new List<ValueObject>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (plan.Limit is { } limit && results.Count >= limit)
+            {
+                break;
+            }
+
+            context.SetRow(row);
+            projectMetrics.AddIn();
+            try
+            {
+                results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
+                projectMetrics.AddOut();
+            }
+            catch (EvaluationException e)
+            {
+                // As eKuiper: one failing row fails the window's whole emission.
+                projectMetrics.AddException();
+                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await EmitAsync(results).ConfigureAwait(false);
     }
 
     /// <summary>Adds to one of the rule's own counters: atomically only when several tasks process events.</summary>
@@ -638,6 +732,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Emissions are handed to sinks as read-only lists.")]
     private async ValueTask EmitAsync(IReadOnlyList<ValueObject> emission)
     {
         foreach (var sink in sinks)

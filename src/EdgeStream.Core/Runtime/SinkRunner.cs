@@ -205,7 +205,7 @@ internal sealed class SinkRunner : IRuleSink
             await RetryAsync(
                 () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
                 "write", transientOnly: true, token).ConfigureAwait(false);
-            metrics.AddOut(encoded.Sum(m => m.Count));
+            metrics.AddOut(encoded.Count);
         }
         catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {

@@ -184,7 +184,7 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
 
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
-        metrics.AddIn(emission.Count);
+        metrics.AddIn(); // eKuiper counts a sink's records by message (an emission), not by row
         return shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
     }
 

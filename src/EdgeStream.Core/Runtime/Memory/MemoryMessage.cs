@@ -21,6 +21,9 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>When it was published (Unix ms on the engine's clock), stamped by the bus; 0 until then. Rows take this as their arrival time.</summary>
     public long ArrivedAt { get; init; }
 
+    /// <summary>Not an event: a window's timer fired for the window ending at this time (Unix ms).</summary>
+    public long TickAt { get; init; }
+
     /// <summary>How many rows it weighs in a row-bounded buffer: a batch its size, anything else one.</summary>
     public int RowCount => Rows?.Count ?? 1;
 }

@@ -1,0 +1,119 @@
+using EdgeStream.Runtime;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeStream.Tests.Runtime;
+
+/// <summary>Processing-time tumbling and hopping windows on a fake clock: alignment, content, ORDER BY, LIMIT.</summary>
+public sealed class WindowTests
+{
+    private const long T0 = 1_541_152_486_000; // a whole second, 46 s into its minute
+
+    [TestCase("TUMBLINGWINDOW(ss, 1)", T0 + 500, T0 + 1_000)]
+    [TestCase("TUMBLINGWINDOW(ss, 1)", T0, T0 + 1_000)]              // strictly after the start
+    [TestCase("TUMBLINGWINDOW(ss, 10)", T0, T0 + 4_000)]             // the next multiple of 10 s inside the minute: :50
+    [TestCase("HOPPINGWINDOW(ss, 10, 5)", T0 + 1_000, T0 + 4_000)]   // hops align: :50
+    [TestCase("TUMBLINGWINDOW(mi, 1)", T0, T0 + 14_000)]             // the next whole minute
+    [TestCase("TUMBLINGWINDOW(ms, 300)", T0 + 100, T0 + 200)]       // multiples of 300 ms from the minute start (46,200 ms into it)
+    public void A_window_first_fires_at_the_next_aligned_boundary(string window, long start, long firstEnd)
+    {
+        var statement = EdgeStream.Sql.Parsing.SqlParser.ParseSelect($"SELECT a FROM s GROUP BY {window}");
+        Assert.That(new WindowPlan(statement.GroupBy!.Window!).FirstEnd(start), Is.EqualTo(firstEnd));
+    }
+
+    private static async Task<(EdgeStreamEngine Engine, FakeTimeProvider Clock, List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> Emissions)> Setup(string sql)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        engine.Memory.Subscribe("out", (rows, _) =>
+        {
+            lock (emissions)
+            {
+                emissions.Add(rows);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var rule = new RuleDefinition("w", sql);
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
+        await engine.CreateRuleAsync(rule);
+        return (engine, clock, emissions);
+    }
+
+    private static async Task At(EdgeStreamEngine engine, FakeTimeProvider clock, long time, long a)
+    {
+        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(time));
+        await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
+    }
+
+    private static long[][] Values(List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> emissions) =>
+        emissions.Select(e => e.Select(r => (long)r["a"]!).ToArray()).ToArray();
+
+    [Test]
+    public async Task A_tumbling_window_emits_its_rows_each_second_and_an_empty_window_as_empty()
+    {
+        var (engine, clock, emissions) = await Setup("SELECT a FROM s WHERE a > 0 GROUP BY TUMBLINGWINDOW(ss, 1)");
+        await using (engine)
+        {
+            await At(engine, clock, T0 + 100, 1);
+            await At(engine, clock, T0 + 900, 0);     // filtered out before the window
+            await At(engine, clock, T0 + 999, 2);
+            await At(engine, clock, T0 + 1_000, 3);   // the next window: end-exclusive
+            await At(engine, clock, T0 + 3_500, 4);   // [T0+2000, T0+3000) had nothing
+            await engine.StopRuleAsync("w");          // the open window is not flushed
+
+            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1, 2 }, [3], [] }));
+            var metrics = engine.GetRuleStatus("w").Metrics;
+            Assert.That((metrics["op_3_window_0_records_in_total"], metrics["op_3_window_0_records_out_total"]), Is.EqualTo((4L, 3L)));
+        }
+    }
+
+    [Test]
+    public async Task A_hopping_window_holds_the_rows_of_its_whole_length()
+    {
+        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY HOPPINGWINDOW(ss, 2, 1)");
+        await using (engine)
+        {
+            await At(engine, clock, T0 + 100, 1);
+            await At(engine, clock, T0 + 1_100, 2);
+            await At(engine, clock, T0 + 2_100, 3);
+            await At(engine, clock, T0 + 3_000, 4);
+            await engine.StopRuleAsync("w");
+
+            // Windows end at +1 s, +2 s, +3 s, each holding the two seconds before.
+            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1 }, [1, 2], [2, 3] }));
+        }
+    }
+
+    [Test]
+    public async Task Order_by_and_limit_apply_to_each_window()
+    {
+        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1) ORDER BY a DESC LIMIT 2");
+        await using (engine)
+        {
+            foreach (var (offset, a) in new[] { (100L, 5L), (200L, 9L), (300L, 1L), (400L, 7L) })
+            {
+                await At(engine, clock, T0 + offset, a);
+            }
+
+            await At(engine, clock, T0 + 1_200, 3);
+            await engine.StopRuleAsync("w");
+            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 9, 7 } }));
+        }
+    }
+
+    [Test]
+    public async Task Rows_are_placed_by_their_arrival_time_not_by_when_the_rule_gets_to_them()
+    {
+        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1)");
+        await using (engine)
+        {
+            await At(engine, clock, T0 + 999, 1);
+            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 1_500));   // the tick comes after the event
+            await At(engine, clock, T0 + 2_100, 2);
+            await engine.StopRuleAsync("w");
+            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1 }, [] }));
+        }
+    }
+}
