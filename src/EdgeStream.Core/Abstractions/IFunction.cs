@@ -31,8 +31,9 @@ public interface IFunction
 /// by an accumulator. Rules call it like the built-in aggregates (<c>sum</c>, <c>avg</c>…), with <c>FILTER (WHERE …)</c>.
 /// </summary>
 /// <remarks>
-/// Windows arrive with the windows issue; until then a rule can name the function (the binder checks where it may
-/// be used), but the engine rejects aggregating rules at creation with a clear error.
+/// Rules call it in window queries (a whole window, or each GROUP BY group of it). Rows whose first argument is null
+/// are skipped, as the built-in aggregates skip them; only the first argument reaches the accumulator for now. An
+/// exception fails that window's emission (counted, an error row with <c>sendError</c>), never the rule.
 /// Threading: <see cref="CreateAccumulator"/> may be called concurrently; each accumulator is used by one thread at a time.
 /// </remarks>
 public interface IAggregateFunction

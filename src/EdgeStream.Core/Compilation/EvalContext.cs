@@ -30,6 +30,14 @@ internal sealed class EvalContext
 
     public Row?[] Rows { get; }
 
+    /// <summary>The rows of the group being projected (a window, or a GROUP BY group of it); null outside windows.</summary>
+    public IReadOnlyList<Row>? Group { get; set; }
+
+    /// <summary>The current window's start and end (Unix ms), for <c>window_start()</c> and <c>window_end()</c>.</summary>
+    public long WindowStart { get; set; }
+
+    public long WindowEnd { get; set; }
+
     internal void SetAliasEvaluators(Evaluator[] evaluators) => aliasEvaluators = evaluators;
 
     /// <summary>Makes <paramref name="row"/> the current row of a single-source query and forgets alias values.</summary>

@@ -190,6 +190,17 @@ internal sealed class ExpressionCompiler
                     };
                 }
 
+            case CallExpr call when bound.Functions.TryGet(call.Name, out var aggregate) && aggregate.Kind == Functions.FunctionKind.Aggregate
+                && call.Filter is null && (Aggregates.IsBuiltin(aggregate.Name) || aggregate.Implementation is IAggregateFunction):
+                {
+                    var argument = call.Arguments.Count == 0 || call.Arguments[0] is Wildcard ? null : Compile(call.Arguments[0]);
+                    var context = new FunctionContext(ruleId, aggregate.Name);
+                    Func<IAggregateAccumulator>? user = aggregate.Implementation is IAggregateFunction custom ? () => custom.CreateAccumulator(context) : null;
+                    return Aggregates.Compile(aggregate.Name, argument, user);
+                }
+
+            case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
+                return windowFunction;
             case CallExpr call when bound.Functions.TryGet(call.Name, out var info) && info.Implementation is IFunction function:
                 return UserFunctionCall.Compile(function, new FunctionContext(ruleId, info.Name), call.Arguments.Select(Compile).ToArray());
             default:

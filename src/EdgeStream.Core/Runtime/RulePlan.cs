@@ -16,6 +16,8 @@ internal sealed class RulePlan
     private readonly (string Name, int Index, bool Invisible)[] fields;
     private readonly bool hasStar;
     private readonly (Evaluator Key, bool Descending)[] sortKeys;
+    private readonly Evaluator[] groupKeys;
+    private readonly Evaluator? having;
 
     private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler)
     {
@@ -28,6 +30,8 @@ internal sealed class RulePlan
         }
 
         sortKeys = bound.Statement.OrderBy.Select(o => (compiler.Compile(o.Expr), o.Descending)).ToArray();
+        groupKeys = bound.Statement.GroupBy?.Keys.Select(compiler.Compile).ToArray() ?? [];
+        having = bound.Statement.Having is null ? null : compiler.Compile(bound.Statement.Having);
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
         hasStar = bound.Statement.Fields.Any(f => f.Expr is Wildcard);
@@ -40,6 +44,64 @@ internal sealed class RulePlan
 
     /// <summary>The statement's time window, if any (processing time, tumbling or hopping).</summary>
     public WindowPlan? Window { get; }
+
+    /// <summary>
+    /// Whether a window's rows become groups, one result row each (the query aggregates or has GROUP BY keys),
+    /// rather than one result row per input row.
+    /// </summary>
+    public bool Groups => bound.IsAggregate || groupKeys.Length > 0;
+
+    /// <summary>A window's rows split by the GROUP BY keys, groups in order of first appearance; all in one group without keys.</summary>
+    /// <exception cref="EvaluationException">A key failed on a row.</exception>
+    public List<List<Row>> Group(List<Row> rows, EvalContext context)
+    {
+        if (groupKeys.Length == 0)
+        {
+            return rows.Count == 0 ? [] : [rows];
+        }
+
+        var groups = new Dictionary<GroupKey, List<Row>>();
+        var order = new List<List<Row>>();
+        foreach (var row in rows)
+        {
+            context.SetRow(row);
+            var key = new GroupKey(groupKeys.Select(k => k(context)).ToArray());
+            if (!groups.TryGetValue(key, out var group))
+            {
+                groups[key] = group = [];
+                order.Add(group);
+            }
+
+            group.Add(row);
+        }
+
+        return order;
+    }
+
+    /// <summary>Whether the current group passes HAVING.</summary>
+    /// <exception cref="EvaluationException">HAVING failed on this group.</exception>
+    public bool Having(EvalContext context) => having is null || Operators.IsTrue(having(context));
+
+    /// <summary>The values of one group's keys, compared by content.</summary>
+    private sealed class GroupKey(Value[] values) : IEquatable<GroupKey>
+    {
+        private readonly Value[] values = values;
+
+        public bool Equals(GroupKey? other) => other is not null && values.AsSpan().SequenceEqual(other.values);
+
+        public override bool Equals(object? obj) => Equals(obj as GroupKey);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            foreach (var value in values)
+            {
+                hash.Add(value);
+            }
+
+            return hash.ToHashCode();
+        }
+    }
 
     /// <summary>The LIMIT, if any.</summary>
     public long? Limit => bound.Statement.Limit;
@@ -57,37 +119,44 @@ internal sealed class RulePlan
         foreach (var row in rows)
         {
             context.SetRow(row);
-            keyed.Add((row, sortKeys.Select(k => k.Key(context)).ToArray()));
+            keyed.Add((row, SortKeys(context)));
         }
 
-        // A stable sort: equal keys keep arrival order. List.Sort wraps a comparer's exception; unwrap ours.
-        var ordered = keyed.Select((k, i) => (k.Row, k.Keys, Index: i)).ToList();
+        return SortBy(keyed, k => k.Keys).Select(k => k.Row).ToList();
+    }
+
+    /// <summary>The ORDER BY keys of the current row or group.</summary>
+    public Value[] SortKeys(EvalContext context) => sortKeys.Select(k => k.Key(context)).ToArray();
+
+    /// <summary>A stable sort by ORDER BY keys already evaluated: equal keys keep their order.</summary>
+    /// <exception cref="EvaluationException">Two keys cannot be compared.</exception>
+    public List<T> SortBy<T>(List<T> items, Func<T, Value[]> keys)
+    {
+        var ordered = items.Select((item, i) => (Item: item, Keys: keys(item), Index: i)).ToList();
         try
         {
-            SortStable(ordered);
+            // List.Sort wraps a comparer's exception; unwrap ours.
+            ordered.Sort((a, b) =>
+            {
+                for (var i = 0; i < sortKeys.Length; i++)
+                {
+                    var order = SortCompare(a.Keys[i], b.Keys[i]);
+                    if (order != 0)
+                    {
+                        return sortKeys[i].Descending ? -order : order;
+                    }
+                }
+
+                return a.Index.CompareTo(b.Index);
+            });
         }
         catch (InvalidOperationException e) when (e.InnerException is EvaluationException inner)
         {
             throw inner;
         }
 
-        return ordered.Select(o => o.Row).ToList();
+        return ordered.Select(o => o.Item).ToList();
     }
-
-    private void SortStable(List<(Row Row, Value[] Keys, int Index)> ordered) =>
-        ordered.Sort((a, b) =>
-        {
-            for (var i = 0; i < sortKeys.Length; i++)
-            {
-                var order = SortCompare(a.Keys[i], b.Keys[i]);
-                if (order != 0)
-                {
-                    return sortKeys[i].Descending ? -order : order;
-                }
-            }
-
-            return a.Index.CompareTo(b.Index);
-        });
 
     /// <summary>ORDER BY's comparison: nulls first, numbers by value, strings ordinal; other mixes are an error, worded as eKuiper's.</summary>
     private static int SortCompare(Value a, Value b)
@@ -140,10 +209,9 @@ internal sealed class RulePlan
         var window = statement.GroupBy?.Window;
         Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping) } ? window.Span : null, "only tumbling and hopping windows are implemented yet");
         Reject(window is { Filter: not null } or { Over: not null } ? window!.Span : null, "window FILTER and OVER are not implemented yet");
-        Reject(statement.GroupBy is { Keys.IsEmpty: false } ? statement.GroupBy.Keys[0].Span : null, "GROUP BY keys are not implemented yet");
-        Reject(bound.IsAggregate ? statement.Span : null, "aggregate functions are not implemented yet");
+        Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
         Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
-        Reject(statement.Having?.Span, "HAVING is not implemented yet");
+        Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");
         Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
         Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
         var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, UsedColumns(bound), format);

@@ -174,6 +174,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
+    private readonly OperatorMetrics? havingMetrics;
     private readonly List<Row> windowRows = [];
     private ITimer? windowTimer;
     private long nextWindowEnd;
@@ -230,6 +231,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var op = 2;
         filterMetrics = plan.HasFilter ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) { Shared = atomic } : null;
         windowMetrics = plan.Window is null ? null : new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true);
+        havingMetrics = plan.Window is not null && plan.Statement.Having is not null ? new OperatorMetrics($"op_{op++}_having_0_", hasLatency: true) : null;
         projectMetrics = new OperatorMetrics($"op_{op}_project_0_", hasLatency: true) { Shared = atomic };
         foreach (var sink in sinks)
         {
@@ -355,6 +357,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
         filterMetrics?.AddTo(metrics);
         windowMetrics?.AddTo(metrics);
+        havingMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
         foreach (var sink in sinks)
         {
@@ -660,6 +663,25 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var keepFrom = end + window.Interval - window.Length;
         windowRows.RemoveAll(r => r.Timestamp < keepFrom);
         windowMetrics!.AddOut();
+        context.WindowStart = start;
+        context.WindowEnd = end;
+        try
+        {
+            var results = plan.Groups ? await ProjectGroupsAsync(rows, context).ConfigureAwait(false) : await ProjectRowsAsync(rows, context).ConfigureAwait(false);
+            if (results is not null)
+            {
+                await EmitAsync(results).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            context.Group = null;
+        }
+    }
+
+    /// <summary>A window without aggregates: each row projected, in arrival order or ORDER BY; null when it failed (reported).</summary>
+    private async ValueTask<List<ValueObject>?> ProjectRowsAsync(List<Row> rows, EvalContext context)
+    {
         if (plan.HasOrder)
         {
             try
@@ -669,10 +691,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             catch (EvaluationException e)
             {
                 await ReportAsync("run Order By error: " + e.Message).ConfigureAwait(false);
-                return;
+                return null;
             }
         }
 
+        // Operators downstream of a window count windows, not rows, as eKuiper does.
+        projectMetrics.AddIn();
         var results = new List<ValueObject>(rows.Count);
         foreach (var row in rows)
         {
@@ -682,22 +706,109 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
 
             context.SetRow(row);
-            projectMetrics.AddIn();
             try
             {
                 results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
-                projectMetrics.AddOut();
             }
             catch (EvaluationException e)
             {
                 // As eKuiper: one failing row fails the window's whole emission.
                 projectMetrics.AddException();
                 await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
-                return;
+                return null;
             }
         }
 
-        await EmitAsync(results).ConfigureAwait(false);
+        projectMetrics.AddOut();
+        return results;
+    }
+
+    /// <summary>
+    /// A window with aggregates or GROUP BY keys: one result row per group (its plain columns read from the group's
+    /// first row), filtered by HAVING, ordered by ORDER BY over the groups, cut by LIMIT; null when it failed.
+    /// </summary>
+    private async ValueTask<List<ValueObject>?> ProjectGroupsAsync(List<Row> rows, EvalContext context)
+    {
+        List<List<Row>> groups;
+        try
+        {
+            groups = plan.Group(rows, context);
+        }
+        catch (EvaluationException e)
+        {
+            await ReportAsync("run Group By error: " + e.Message).ConfigureAwait(false);
+            return null;
+        }
+
+        // HAVING keeps the groups that pass; a window left with none goes no further (it emits nothing, not []).
+        if (havingMetrics is { } havingCounts)
+        {
+            havingCounts.AddIn();
+            var passed = new List<List<Row>>(groups.Count);
+            foreach (var group in groups)
+            {
+                context.SetRow(group[0]);
+                context.Group = group;
+                try
+                {
+                    if (plan.Having(context))
+                    {
+                        passed.Add(group);
+                    }
+                }
+                catch (EvaluationException e)
+                {
+                    havingCounts.AddException();
+                    await ReportAsync("run Having error: " + e.Message).ConfigureAwait(false);
+                    return null;
+                }
+            }
+
+            if (passed.Count == 0)
+            {
+                return null;
+            }
+
+            havingCounts.AddOut();
+            groups = passed;
+        }
+
+        projectMetrics.AddIn();
+        var kept = new List<(List<Row> Group, ValueObject Result, Value[] Keys)>();
+        foreach (var group in groups)
+        {
+            context.SetRow(group[0]);
+            context.Group = group;
+            try
+            {
+                var result = plan.Project(context, options.SendNilField, options.SendMetaToSink);
+                kept.Add((group, result, plan.HasOrder ? plan.SortKeys(context) : []));
+            }
+            catch (EvaluationException e)
+            {
+                projectMetrics.AddException();
+                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        projectMetrics.AddOut();
+
+        if (plan.HasOrder)
+        {
+            try
+            {
+                kept = plan.SortBy(kept, k => k.Keys);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Order By error: " + e.Message).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        var results = kept.Select(k => k.Result);
+        return (plan.Limit is { } limit ? results.Take((int)Math.Min(limit, int.MaxValue)) : results).ToList();
     }
 
     /// <summary>Adds to one of the rule's own counters: atomically only when several tasks process events.</summary>

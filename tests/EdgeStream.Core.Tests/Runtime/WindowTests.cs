@@ -117,3 +117,66 @@ public sealed class WindowTests
         }
     }
 }
+
+public sealed class WindowAggregateTests
+{
+    private const long T0 = 1_541_152_486_000;
+
+    private static async Task<List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>> Run(string sql, params (long Offset, string Key, object? Value)[] events)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
+        engine.RegisterAggregateFunction("product", new EdgeStream.TestExtensions.ProductAggregate());
+        engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
+        {
+            lock (emissions)
+            {
+                emissions.Add(rows);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var rule = new RuleDefinition("w", sql);
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
+        await engine.CreateRuleAsync(rule);
+        foreach (var (offset, key, value) in events)
+        {
+            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + offset));
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["k"] = key, ["v"] = value });
+        }
+
+        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 5_000));
+        await engine.StopRuleAsync("w");
+        Assert.That(engine.GetRuleStatus("w").State, Is.EqualTo(RuleState.Stopped), engine.GetRuleStatus("w").LastError);
+        return emissions;
+    }
+
+    [Test]
+    public async Task Aggregates_over_a_whole_window()
+    {
+        var emissions = await Run(
+            "SELECT count(*) AS n, count(v) AS nv, sum(v) AS s, avg(v) AS a, min(v) AS lo, max(v) AS hi, collect(v) AS all, product(v) AS p, window_start() AS ws, window_end() AS we FROM s GROUP BY TUMBLINGWINDOW(ss, 1)",
+            (100, "x", 3L), (200, "y", null), (300, "x", 4L), (400, "y", 6L));
+        var row = emissions[0][0];
+        Assert.Multiple(() =>
+        {
+            Assert.That((row["n"], row["nv"], row["s"], row["a"], row["lo"], row["hi"]), Is.EqualTo(((object?)4L, (object?)3L, (object?)13L, (object?)4L, (object?)3L, (object?)6L)));
+            Assert.That(row["all"], Is.EqualTo(new object?[] { 3L, null, 4L, 6L }));
+            Assert.That(row["p"], Is.EqualTo(72.0), "a user aggregate runs per window");
+            Assert.That((row["ws"], row["we"]), Is.EqualTo(((object?)T0, (object?)(T0 + 1_000))));
+        });
+        Assert.That(emissions.Skip(1).All(e => e.Count == 0), Is.True, "later windows are empty");
+    }
+
+    [Test]
+    public async Task Groups_by_key_with_having_and_order_by()
+    {
+        var emissions = await Run(
+            "SELECT k, sum(v) AS total FROM s GROUP BY k, TUMBLINGWINDOW(ss, 1) HAVING count(*) > 1 ORDER BY total DESC",
+            (100, "x", 1.5), (200, "y", 10L), (300, "x", 2L), (400, "z", 5L), (500, "z", 7L), (1_100, "x", 1L));
+        Assert.That(emissions[0].Select(r => (r["k"], r["total"])), Is.EqualTo(new[] { ((object?)"z", (object?)12L), ("x", 3.5) }), "y has one row; sums of floats are floats");
+        Assert.That(emissions, Has.Count.EqualTo(1), "a window where no group passes HAVING emits nothing");
+    }
+}
