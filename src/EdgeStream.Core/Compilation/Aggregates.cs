@@ -27,7 +27,7 @@ internal static class Aggregates
                 for (var i = 0; i < group.Count; i++)
                 {
                     ctx.SetRow(group[i]);
-                    values[i] = argument is null ? Value.True : argument(ctx);
+                    values[i] = argument is not null ? argument(ctx) : name == "collect" ? Value.From(Whole(group[i])) : Value.True;
                 }
             }
             finally
@@ -40,6 +40,18 @@ internal static class Aggregates
 
             return user is null ? Apply(name, values) : ApplyUser(name, user(), values);
         };
+    }
+
+    /// <summary>A row as an object: what <c>collect(*)</c> gathers.</summary>
+    private static ValueObject Whole(Row row)
+    {
+        var fields = new ValueObject(row.Values.Length);
+        foreach (var (name, value) in row.Fields())
+        {
+            fields[name] = value;
+        }
+
+        return fields;
     }
 
     /// <summary>A user aggregate: rows whose argument is null are skipped, as the built-ins skip them; its failure fails the row.</summary>
@@ -128,11 +140,14 @@ internal static class Aggregates
         throw new EvaluationException($"run {name} function error: cannot compare {a.Describe()} and {b.Describe()}");
     }
 
-    /// <summary><c>window_start()</c>, <c>window_end()</c>; <c>event_time()</c>: the window's end in a window, else the row's arrival time.</summary>
+    /// <summary>
+    /// <c>window_start()</c> and <c>window_end()</c> of the window being emitted; <c>event_time()</c>: the window's end
+    /// for a grouped result (as eKuiper), else the row's arrival time.
+    /// </summary>
     public static Evaluator? CompileWindowFunction(string name) => name switch
     {
-        "window_start" => ctx => ctx.Group is null ? Value.Null : Value.From(ctx.WindowStart),
-        "window_end" => ctx => ctx.Group is null ? Value.Null : Value.From(ctx.WindowEnd),
+        "window_start" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowStart),
+        "window_end" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
         "event_time" => ctx => ctx.Group is not null ? Value.From(ctx.WindowEnd) : ctx.Rows[0] is { } row ? Value.From(row.Timestamp) : Value.Null,
         _ => null,
     };

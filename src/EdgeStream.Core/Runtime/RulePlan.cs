@@ -18,6 +18,7 @@ internal sealed class RulePlan
     private readonly (Evaluator Key, bool Descending)[] sortKeys;
     private readonly Evaluator[] groupKeys;
     private readonly Evaluator? having;
+    private readonly Evaluator? windowFilter;
 
     private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler)
     {
@@ -31,6 +32,7 @@ internal sealed class RulePlan
 
         sortKeys = bound.Statement.OrderBy.Select(o => (compiler.Compile(o.Expr), o.Descending)).ToArray();
         groupKeys = bound.Statement.GroupBy?.Keys.Select(compiler.Compile).ToArray() ?? [];
+        windowFilter = bound.Statement.GroupBy?.Window?.Filter is { } filter ? compiler.Compile(filter) : null;
         having = bound.Statement.Having is null ? null : compiler.Compile(bound.Statement.Having);
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
@@ -77,6 +79,10 @@ internal sealed class RulePlan
 
         return order;
     }
+
+    /// <summary>Whether the current row may enter the window (its <c>FILTER (WHERE …)</c>).</summary>
+    /// <exception cref="EvaluationException">The filter failed on this row.</exception>
+    public bool WindowFilter(EvalContext context) => windowFilter is null || Operators.IsTrue(windowFilter(context));
 
     /// <summary>Whether the current group passes HAVING.</summary>
     /// <exception cref="EvaluationException">HAVING failed on this group.</exception>
@@ -207,8 +213,10 @@ internal sealed class RulePlan
     {
         var statement = bound.Statement;
         var window = statement.GroupBy?.Window;
-        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping) } ? window.Span : null, "only tumbling and hopping windows are implemented yet");
-        Reject(window is { Filter: not null } or { Over: not null } ? window!.Span : null, "window FILTER and OVER are not implemented yet");
+        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Count) } ? window.Span : null, "only tumbling, hopping and count windows are implemented yet");
+        Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
+        Reject(window is { Kind: WindowKind.Count, Interval: not null } ? window.Span : null, "count windows with an interval are not implemented yet");
+        Reject(window is { Over: not null } ? window!.Span : null, "window OVER is not implemented yet");
         Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
         Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
         Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");

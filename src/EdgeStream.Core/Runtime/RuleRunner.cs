@@ -175,6 +175,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
     private readonly OperatorMetrics? havingMetrics;
+    private readonly OperatorMetrics? aggregateMetrics;
+    private readonly OperatorMetrics? windowFilterMetrics;
     private readonly List<Row> windowRows = [];
     private ITimer? windowTimer;
     private long nextWindowEnd;
@@ -228,9 +230,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
         atomic = options.Concurrency > 1;
         sourceMetrics = new OperatorMetrics($"source_{stream.Name}_0_") { Shared = atomic };
+        // eKuiper's plan order: WHERE before time windows but after count windows, then the aggregate (with GROUP BY
+        // keys), HAVING and the projection.
         var op = 2;
+        var countWindow = plan.Window is { IsCount: true };
+        windowMetrics = countWindow ? new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true) : null;
         filterMetrics = plan.HasFilter ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) { Shared = atomic } : null;
-        windowMetrics = plan.Window is null ? null : new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true);
+        windowFilterMetrics = plan.Statement.GroupBy?.Window?.Filter is not null ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) : null;
+        windowMetrics ??= plan.Window is null ? null : new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true);
+        aggregateMetrics = plan.Window is not null && plan.Statement.GroupBy is { Keys.IsEmpty: false } ? new OperatorMetrics($"op_{op++}_aggregate_0_", hasLatency: true) : null;
         havingMetrics = plan.Window is not null && plan.Statement.Having is not null ? new OperatorMetrics($"op_{op++}_having_0_", hasLatency: true) : null;
         projectMetrics = new OperatorMetrics($"op_{op}_project_0_", hasLatency: true) { Shared = atomic };
         foreach (var sink in sinks)
@@ -256,7 +264,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        if (plan.Window is { } window)
+        if (plan.Window is { IsCount: false } window)
         {
             // The timer only enqueues a tick: the window is cut by the processing task, in order with the events.
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -356,7 +364,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         sourceMetrics.AddTo(metrics);
         metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
         filterMetrics?.AddTo(metrics);
+        windowFilterMetrics?.AddTo(metrics);
         windowMetrics?.AddTo(metrics);
+        aggregateMetrics?.AddTo(metrics);
         havingMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
         foreach (var sink in sinks)
@@ -601,6 +611,24 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private async ValueTask ProcessRowAsync(Row row, EvalContext context, long started)
     {
         context.SetRow(row);
+        if (plan.Window is { IsCount: true } countWindow)
+        {
+            // A count window takes every row; WHERE runs on its rows when it fires.
+            if (await EntersWindowAsync(context).ConfigureAwait(false))
+            {
+                windowMetrics!.AddIn();
+                windowRows.Add(row);
+                if (windowRows.Count >= countWindow.Size)
+                {
+                    var rows = windowRows.ToList();
+                    windowRows.Clear();
+                    await EmitCountWindowAsync(rows, context).ConfigureAwait(false);
+                }
+            }
+
+            return;
+        }
+
         if (filterMetrics is { } filter)
         {
             filter.AddIn();
@@ -627,8 +655,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         if (windowMetrics is { } windowed)
         {
-            windowed.AddIn();
-            windowRows.Add(row);
+            if (await EntersWindowAsync(context).ConfigureAwait(false))
+            {
+                windowed.AddIn();
+                windowRows.Add(row);
+            }
+
             return;
         }
 
@@ -655,6 +687,61 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// most LIMIT of them, as one emission — an empty one when no row fell in it. Rows no later window can hold are
     /// forgotten.
     /// </summary>
+    /// <summary>The window's <c>FILTER (WHERE …)</c> for the current row; a failure is reported and keeps the row out.</summary>
+    private async ValueTask<bool> EntersWindowAsync(EvalContext context)
+    {
+        if (windowFilterMetrics is not { } counts)
+        {
+            return true;
+        }
+
+        counts.AddIn();
+        try
+        {
+            var pass = plan.WindowFilter(context);
+            if (pass)
+            {
+                counts.AddOut();
+            }
+
+            return pass;
+        }
+        catch (EvaluationException e)
+        {
+            counts.AddException();
+            await ReportAsync("run Window Filter error: " + e.Message).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>A full count window: WHERE on its rows, then as a time window whose end is now.</summary>
+    private async ValueTask EmitCountWindowAsync(List<Row> rows, EvalContext context)
+    {
+        var passed = new List<Row>(rows.Count);
+        foreach (var row in rows)
+        {
+            context.SetRow(row);
+            filterMetrics?.AddIn();
+            try
+            {
+                if (plan.Filter(context))
+                {
+                    filterMetrics?.AddOut();
+                    passed.Add(row);
+                }
+            }
+            catch (EvaluationException e)
+            {
+                filterMetrics?.AddException();
+                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+            }
+        }
+
+        // It ends when its last row arrived (the clock at emission, in eKuiper; the arrival time keeps it exact).
+        windowMetrics!.AddOut();
+        await EmitRowsAsync(passed, rows[0].Timestamp, rows[^1].Timestamp, context).ConfigureAwait(false);
+    }
+
     private async ValueTask EmitWindowAsync(long end, EvalContext context)
     {
         var window = plan.Window!;
@@ -663,6 +750,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var keepFrom = end + window.Interval - window.Length;
         windowRows.RemoveAll(r => r.Timestamp < keepFrom);
         windowMetrics!.AddOut();
+        await EmitRowsAsync(rows, start, end, context).ConfigureAwait(false);
+    }
+
+    /// <summary>Projects a window's rows (per row, or per group) and emits them.</summary>
+    private async ValueTask EmitRowsAsync(List<Row> rows, long start, long end, EvalContext context)
+    {
         context.WindowStart = start;
         context.WindowEnd = end;
         try
@@ -676,6 +769,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         finally
         {
             context.Group = null;
+            (context.WindowStart, context.WindowEnd) = (0, 0);
         }
     }
 
@@ -730,12 +824,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private async ValueTask<List<ValueObject>?> ProjectGroupsAsync(List<Row> rows, EvalContext context)
     {
         List<List<Row>> groups;
+        aggregateMetrics?.AddIn();
         try
         {
             groups = plan.Group(rows, context);
+            aggregateMetrics?.AddOut();
         }
         catch (EvaluationException e)
         {
+            aggregateMetrics?.AddException();
             await ReportAsync("run Group By error: " + e.Message).ConfigureAwait(false);
             return null;
         }

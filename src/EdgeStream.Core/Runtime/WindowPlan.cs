@@ -13,6 +13,8 @@ internal sealed class WindowPlan
 {
     public WindowPlan(WindowSpec spec)
     {
+        IsCount = spec.Kind == WindowKind.Count;
+        Size = spec.Length;
         var unit = spec.Unit switch
         {
             TimeUnit.Days => 86_400_000L,
@@ -30,6 +32,15 @@ internal sealed class WindowPlan
             _ => 60_000L,
         };
     }
+
+    /// <summary>
+    /// A count window: it fires when <see cref="Size"/> rows have entered, with no timer; WHERE then runs on its rows
+    /// (eKuiper places WHERE after count windows).
+    /// </summary>
+    public bool IsCount { get; }
+
+    /// <summary>A count window's size in rows.</summary>
+    public long Size { get; }
 
     /// <summary>How much time one window covers, in milliseconds.</summary>
     public long Length { get; }

@@ -180,3 +180,41 @@ public sealed class WindowAggregateTests
         Assert.That(emissions, Has.Count.EqualTo(1), "a window where no group passes HAVING emits nothing");
     }
 }
+
+public sealed class CountWindowTests
+{
+    [Test]
+    public async Task A_count_window_fires_every_n_rows_with_where_after_it_and_filter_before_it()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
+        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
+        {
+            lock (emissions)
+            {
+                emissions.Add(rows);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var rule = new RuleDefinition("c", "SELECT collect(a) AS all, window_end() AS we FROM s WHERE a != 3 GROUP BY COUNTWINDOW(3) FILTER (WHERE a > 0)");
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
+        await engine.CreateRuleAsync(rule);
+        foreach (var a in new long[] { 1, -1, 2, 3, 4, 5, 6 })
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
+        }
+
+        await engine.StopRuleAsync("c");
+
+        // -1 never enters (FILTER); windows of three: [1, 2, 3] then [4, 5, 6]; WHERE drops 3 afterwards.
+        Assert.That(emissions.Select(e => (e[0]["all"], e[0]["we"])), Is.EqualTo(new[]
+        {
+            ((object?)new object?[] { 1L, 2L }, (object?)1_000_040L),
+            (new object?[] { 4L, 5L, 6L }, 1_000_070L),
+        }));
+    }
+}
