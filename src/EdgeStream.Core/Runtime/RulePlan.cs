@@ -44,6 +44,50 @@ internal sealed class RulePlan
 
     public RowDecoder Decoder { get; }
 
+    /// <summary>
+    /// The metric prefix of each logical operator, numbered in eKuiper's plan order from 2: WHERE before time windows
+    /// but after count windows, then the window's FILTER, the window, the aggregate (with GROUP BY keys), HAVING and
+    /// the projection. Keys: <c>filter</c>, <c>windowFilter</c>, <c>window</c>, <c>aggregate</c>, <c>having</c>, <c>project</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> OperatorPrefixes()
+    {
+        var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var op = 2;
+        void Add(string key, string name) => prefixes[key] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op++}_{name}_0_");
+        if (Window is { IsCount: true })
+        {
+            Add("window", "window");
+        }
+
+        if (HasFilter)
+        {
+            Add("filter", "filter");
+        }
+
+        if (bound.Statement.GroupBy?.Window?.Filter is not null)
+        {
+            Add("windowFilter", "filter");
+        }
+
+        if (Window is { IsCount: false })
+        {
+            Add("window", "window");
+        }
+
+        if (Window is not null && bound.Statement.GroupBy is { Keys.IsEmpty: false })
+        {
+            Add("aggregate", "aggregate");
+        }
+
+        if (Window is not null && bound.Statement.Having is not null)
+        {
+            Add("having", "having");
+        }
+
+        Add("project", "project");
+        return prefixes;
+    }
+
     /// <summary>The statement's time window, if any (processing time, tumbling or hopping).</summary>
     public WindowPlan? Window { get; }
 

@@ -22,14 +22,22 @@ internal static partial class RulePlanText
         text.Append(stream.IsSchemaless ? ", schemaless" : $", columns {string.Join(", ", stream.Columns.Select(c => c.Name))}");
         text.Append(inv, $"  [source_{stream.Name}_0_]\n");
         var concurrency = rule.Options.Concurrency;
-        text.Append(inv, $"  stage: decode, {(plan.HasFilter ? "filter, " : string.Empty)}project fused{(concurrency > 1 ? $", {concurrency} tasks" : string.Empty)}; buffer {rule.Options.BufferLength} ({(rule.Options.DropOldestWhenFull ? "drop oldest" : "block")} when full)\n");
+        var tasks = plan.Window is null ? concurrency : 1; // a window's state belongs to one task
+        text.Append(inv, $"  stage: decode, {(plan.HasFilter ? "filter, " : string.Empty)}{(plan.Window is null ? string.Empty : "window, ")}project fused{(tasks > 1 ? $", {tasks} tasks" : string.Empty)}; buffer {rule.Options.BufferLength} ({(rule.Options.DropOldestWhenFull ? "drop oldest" : "block")} when full)\n");
+        var prefixes = plan.OperatorPrefixes();
         if (statement.Where is { } where)
         {
-            text.Append(inv, $"    filter: {SqlPrinter.Print(where)}  [op_2_filter_0_]\n");
+            text.Append(inv, $"    filter: {SqlPrinter.Print(where)}  [{prefixes["filter"]}]\n");
+        }
+
+        if (statement.GroupBy is { } groupBy)
+        {
+            var window = prefixes.TryGetValue("window", out var w) ? $"  [{w}]" : string.Empty;
+            text.Append(inv, $"    window and grouping: {SqlPrinter.Print(groupBy)}{(statement.Having is { } having ? $" HAVING {SqlPrinter.Print(having)}" : string.Empty)}{window}\n");
         }
 
         var fields = string.Join(", ", statement.Fields.Select(SqlPrinter.Print));
-        text.Append(inv, $"    project: {fields}  [op_{(plan.HasFilter ? 3 : 2)}_project_0_]\n");
+        text.Append(inv, $"    project: {fields}  [{prefixes["project"]}]\n");
         for (var i = 0; i < rule.Actions.Count; i++)
         {
             var action = rule.Actions[i];

@@ -230,17 +230,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
         atomic = options.Concurrency > 1;
         sourceMetrics = new OperatorMetrics($"source_{stream.Name}_0_") { Shared = atomic };
-        // eKuiper's plan order: WHERE before time windows but after count windows, then the aggregate (with GROUP BY
-        // keys), HAVING and the projection.
-        var op = 2;
-        var countWindow = plan.Window is { IsCount: true };
-        windowMetrics = countWindow ? new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true) : null;
-        filterMetrics = plan.HasFilter ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) { Shared = atomic } : null;
-        windowFilterMetrics = plan.Statement.GroupBy?.Window?.Filter is not null ? new OperatorMetrics($"op_{op++}_filter_0_", hasLatency: true) : null;
-        windowMetrics ??= plan.Window is null ? null : new OperatorMetrics($"op_{op++}_window_0_", hasLatency: true);
-        aggregateMetrics = plan.Window is not null && plan.Statement.GroupBy is { Keys.IsEmpty: false } ? new OperatorMetrics($"op_{op++}_aggregate_0_", hasLatency: true) : null;
-        havingMetrics = plan.Window is not null && plan.Statement.Having is not null ? new OperatorMetrics($"op_{op++}_having_0_", hasLatency: true) : null;
-        projectMetrics = new OperatorMetrics($"op_{op}_project_0_", hasLatency: true) { Shared = atomic };
+        var prefixes = plan.OperatorPrefixes();
+        OperatorMetrics? Metrics(string key, bool shared = false) =>
+            prefixes.TryGetValue(key, out var prefix) ? new OperatorMetrics(prefix, hasLatency: true) { Shared = shared } : null;
+        filterMetrics = Metrics("filter", atomic);
+        windowFilterMetrics = Metrics("windowFilter");
+        windowMetrics = Metrics("window");
+        aggregateMetrics = Metrics("aggregate");
+        havingMetrics = Metrics("having");
+        projectMetrics = Metrics("project", atomic)!;
         foreach (var sink in sinks)
         {
             if (sink.Metrics is { } counted)

@@ -42,3 +42,15 @@ public sealed class ExplainTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
+
+public sealed class WindowExplainTests
+{
+    [Test]
+    public async Task Explain_shows_the_window_and_grouping()
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.Execute("CREATE STREAM demo (k STRING, v BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        await engine.CreateRuleAsync(new RuleDefinition("w", "SELECT k, sum(v) AS s FROM demo GROUP BY k, TUMBLINGWINDOW(ss, 10) HAVING s > 1"));
+        Assert.That(engine.ExplainRule("w"), Does.Contain("    window and grouping: GROUP BY k, TUMBLINGWINDOW(ss, 10) HAVING s > 1  [op_2_window_0_]\n    project: k, sum(v) AS s  [op_5_project_0_]\n"));
+    }
+}
