@@ -13,8 +13,8 @@ namespace EdgeStream;
 /// </summary>
 /// <remarks>
 /// <para>Rules run today: projection, WHERE, expressions and user functions (<see cref="IFunction"/>), and
-/// processing-time tumbling and hopping windows with GROUP BY keys, the basic aggregates, HAVING, ORDER BY and
-/// LIMIT. Other windows, joins and the built-in scalar function library are rejected at rule creation with a clear
+/// processing-time tumbling, hopping, sliding and count windows with GROUP BY keys, the basic aggregates, HAVING,
+/// ORDER BY and LIMIT. Other windows, joins and the built-in scalar function library are rejected at rule creation with a clear
 /// error until they land.</para>
 /// <para>All members are thread-safe. Rule management calls are serialized; events flow concurrently with them.
 /// Extensions (sinks, sources, functions, formats) should be registered before the rules that use them.</para>

@@ -19,6 +19,7 @@ internal sealed class RulePlan
     private readonly Evaluator[] groupKeys;
     private readonly Evaluator? having;
     private readonly Evaluator? windowFilter;
+    private readonly Evaluator? slidingTrigger;
 
     private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler)
     {
@@ -33,6 +34,7 @@ internal sealed class RulePlan
         sortKeys = bound.Statement.OrderBy.Select(o => (compiler.Compile(o.Expr), o.Descending)).ToArray();
         groupKeys = bound.Statement.GroupBy?.Keys.Select(compiler.Compile).ToArray() ?? [];
         windowFilter = bound.Statement.GroupBy?.Window?.Filter is { } filter ? compiler.Compile(filter) : null;
+        slidingTrigger = bound.Statement.GroupBy?.Window?.Over?.When is { } when ? compiler.Compile(when) : null;
         having = bound.Statement.Having is null ? null : compiler.Compile(bound.Statement.Having);
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
@@ -45,8 +47,8 @@ internal sealed class RulePlan
     public RowDecoder Decoder { get; }
 
     /// <summary>
-    /// The metric prefix of each logical operator, numbered in eKuiper's plan order from 2: WHERE before time windows
-    /// but after count windows, then the window's FILTER, the window, the aggregate (with GROUP BY keys), HAVING and
+    /// The metric prefix of each logical operator, numbered in eKuiper's plan order from 2: WHERE before tumbling and hopping
+    /// windows but after count and sliding windows, then the window's FILTER, the window, the aggregate (with GROUP BY keys), HAVING and
     /// the projection. Keys: <c>filter</c>, <c>windowFilter</c>, <c>window</c>, <c>aggregate</c>, <c>having</c>, <c>project</c>.
     /// </summary>
     public IReadOnlyDictionary<string, string> OperatorPrefixes()
@@ -54,7 +56,7 @@ internal sealed class RulePlan
         var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
         var op = 2;
         void Add(string key, string name) => prefixes[key] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op++}_{name}_0_");
-        if (Window is { IsCount: true })
+        if (Window is { FiltersAfter: true })
         {
             Add("window", "window");
         }
@@ -69,7 +71,7 @@ internal sealed class RulePlan
             Add("windowFilter", "filter");
         }
 
-        if (Window is { IsCount: false })
+        if (Window is { FiltersAfter: false })
         {
             Add("window", "window");
         }
@@ -127,6 +129,10 @@ internal sealed class RulePlan
     /// <summary>Whether the current row may enter the window (its <c>FILTER (WHERE …)</c>).</summary>
     /// <exception cref="EvaluationException">The filter failed on this row.</exception>
     public bool WindowFilter(EvalContext context) => windowFilter is null || Operators.IsTrue(windowFilter(context));
+
+    /// <summary>Whether the current row triggers a sliding window (its <c>OVER (WHEN …)</c>; every row without one).</summary>
+    /// <exception cref="EvaluationException">The condition failed on this row.</exception>
+    public bool SlidingTriggers(EvalContext context) => slidingTrigger is null || Operators.IsTrue(slidingTrigger(context));
 
     /// <summary>Whether the current group passes HAVING.</summary>
     /// <exception cref="EvaluationException">HAVING failed on this group.</exception>
@@ -257,10 +263,11 @@ internal sealed class RulePlan
     {
         var statement = bound.Statement;
         var window = statement.GroupBy?.Window;
-        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Count) } ? window.Span : null, "only tumbling, hopping and count windows are implemented yet");
+        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Count or WindowKind.Sliding) } ? window.Span : null, "only tumbling, hopping, sliding and count windows are implemented yet");
+        Reject(window is { Kind: WindowKind.Sliding, Interval: not null } ? window.Span : null, "sliding windows with a delay are not implemented yet");
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
         Reject(window is { Kind: WindowKind.Count, Interval: not null } ? window.Span : null, "count windows with an interval are not implemented yet");
-        Reject(window is { Over: not null } ? window!.Span : null, "window OVER is not implemented yet");
+        Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
         Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
         Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
         Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");

@@ -262,7 +262,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        if (plan.Window is { IsCount: false } window)
+        if (plan.Window is { FiltersAfter: false } window)
         {
             // The timer only enqueues a tick: the window is cut by the processing task, in order with the events.
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -620,7 +620,39 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 {
                     var rows = windowRows.ToList();
                     windowRows.Clear();
-                    await EmitCountWindowAsync(rows, context).ConfigureAwait(false);
+
+                    // It ends when its last row arrived (the clock at emission, in eKuiper; the arrival time keeps it exact).
+                    await EmitFilteredWindowAsync(rows, rows[0].Timestamp, rows[^1].Timestamp, context).ConfigureAwait(false);
+                }
+            }
+
+            return;
+        }
+
+        if (plan.Window is { IsSliding: true } sliding)
+        {
+            // A sliding window: a row that meets OVER (WHEN …) fires it over the length before it, itself included.
+            if (await EntersWindowAsync(context).ConfigureAwait(false))
+            {
+                windowMetrics!.AddIn();
+                var now = row.Timestamp;
+                windowRows.Add(row);
+                windowRows.RemoveAll(r => r.Timestamp < now - sliding.Length);
+                bool fires;
+                try
+                {
+                    context.SetRow(row);
+                    fires = plan.SlidingTriggers(context);
+                }
+                catch (EvaluationException e)
+                {
+                    await ReportAsync("run Window Over error: " + e.Message).ConfigureAwait(false);
+                    return;
+                }
+
+                if (fires)
+                {
+                    await EmitFilteredWindowAsync(windowRows.ToList(), now - sliding.Length, now, context).ConfigureAwait(false);
                 }
             }
 
@@ -712,8 +744,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
-    /// <summary>A full count window: WHERE on its rows, then as a time window whose end is now.</summary>
-    private async ValueTask EmitCountWindowAsync(List<Row> rows, EvalContext context)
+    /// <summary>A count or sliding window that fired: WHERE on its rows, then as any window.</summary>
+    private async ValueTask EmitFilteredWindowAsync(List<Row> rows, long start, long end, EvalContext context)
     {
         var passed = new List<Row>(rows.Count);
         foreach (var row in rows)
@@ -735,9 +767,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
-        // It ends when its last row arrived (the clock at emission, in eKuiper; the arrival time keeps it exact).
         windowMetrics!.AddOut();
-        await EmitRowsAsync(passed, rows[0].Timestamp, rows[^1].Timestamp, context).ConfigureAwait(false);
+        if (passed.Count == 0 && rows.Count > 0)
+        {
+            return; // as eKuiper: a filter after the window that removes every row sends nothing, not []
+        }
+
+        await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
     }
 
     private async ValueTask EmitWindowAsync(long end, EvalContext context)

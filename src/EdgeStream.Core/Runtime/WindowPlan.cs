@@ -14,6 +14,7 @@ internal sealed class WindowPlan
     public WindowPlan(WindowSpec spec)
     {
         IsCount = spec.Kind == WindowKind.Count;
+        IsSliding = spec.Kind == WindowKind.Sliding;
         Size = spec.Length;
         var unit = spec.Unit switch
         {
@@ -38,6 +39,12 @@ internal sealed class WindowPlan
     /// (eKuiper places WHERE after count windows).
     /// </summary>
     public bool IsCount { get; }
+
+    /// <summary>A sliding window: each arriving row (that meets <c>OVER (WHEN …)</c>) fires it over the <see cref="Length"/> before it.</summary>
+    public bool IsSliding { get; }
+
+    /// <summary>Whether WHERE runs on the window's rows when it fires rather than before rows enter (count and sliding windows).</summary>
+    public bool FiltersAfter => IsCount || IsSliding;
 
     /// <summary>A count window's size in rows.</summary>
     public long Size { get; }

@@ -221,7 +221,7 @@ public sealed class EngineTests
             Assert.That((await Fails("SELECT count(*) FROM s GROUP BY COUNTWINDOW(10, 5)")).Message,
                 Is.EqualTo("Error (line 1, column 33): count windows with an interval are not implemented yet."));
             Assert.That((await Fails("SELECT a FROM s GROUP BY SESSIONWINDOW(ss, 10, 2)")).Message,
-                Is.EqualTo("Error (line 1, column 26): only tumbling, hopping and count windows are implemented yet."));
+                Is.EqualTo("Error (line 1, column 26): only tumbling, hopping, sliding and count windows are implemented yet."));
             Assert.That((await Fails("SELECT abs(a) FROM s")).Message,
                 Is.EqualTo("Error (line 1, column 8): cannot run function `abs`: the function library is not implemented yet."));
             Assert.That(await Fails("SELECT a FROM s", new RuleAction("kafka")), Is.TypeOf<ArgumentException>());

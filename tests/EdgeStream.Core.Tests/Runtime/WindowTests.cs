@@ -218,3 +218,41 @@ public sealed class CountWindowTests
         }));
     }
 }
+
+public sealed class SlidingWindowTests
+{
+    [Test]
+    public async Task A_sliding_window_fires_per_triggering_row_over_the_length_before_it()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
+        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
+        {
+            lock (emissions)
+            {
+                emissions.Add(rows);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var rule = new RuleDefinition("s", "SELECT collect(a) AS all, window_start() AS ws, window_end() AS we FROM s WHERE a != 2 GROUP BY SLIDINGWINDOW(ss, 2) OVER (WHEN a >= 3)");
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
+        await engine.CreateRuleAsync(rule);
+        foreach (var (at, a) in new[] { (1_000_100L, 1L), (1_001_000L, 2L), (1_002_000L, 3L), (1_004_500L, 2L), (1_005_000L, 4L) })
+        {
+            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(at));
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
+        }
+
+        await engine.StopRuleAsync("s");
+
+        // 3 fires over (1,000,000 .. 1,002,000]: rows 1, 2, 3 with WHERE dropping 2; 4 fires over rows 2 (dropped) and 4.
+        Assert.That(emissions.Select(e => (e[0]["all"], e[0]["ws"], e[0]["we"])), Is.EqualTo(new[]
+        {
+            ((object?)new object?[] { 1L, 3L }, (object?)1_000_000L, (object?)1_002_000L),
+            (new object?[] { 4L }, 1_003_000L, 1_005_000L),
+        }));
+    }
+}
