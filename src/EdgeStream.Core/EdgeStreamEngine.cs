@@ -534,6 +534,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var format = ResolveFormat(stream, select.From.Span);
         var (input, shared) = ResolveInput(stream, format);
         var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder);
+        if (plan.Window is not null && rule.Options.DropOldestWhenFull)
+        {
+            // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.
+            throw new ArgumentException("option `bufferFullPolicy` \"dropOldest\" is not supported for window rules yet", nameof(rule));
+        }
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
         var errors = new ErrorTarget();
         var sinks = rule.Actions.Select((a, i) => CreateSink(rule.Id, a, i, warnings, errors)).ToList();

@@ -132,8 +132,16 @@ internal readonly struct Value : IEquatable<Value>
         ValueKind.Float => HashCode.Combine(Kind, AsFloat),
         ValueKind.String => HashCode.Combine(Kind, StringComparer.Ordinal.GetHashCode(AsString)),
         ValueKind.Array => HashCode.Combine(Kind, AsArray.Length),
-        _ => HashCode.Combine(Kind, reference),
+        ValueKind.Bytes => BytesHash(AsBytes),
+        _ => HashCode.Combine(Kind, AsObject.Count), // equal objects (by content) must hash alike
     };
+
+    private static int BytesHash(byte[] bytes)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(bytes);
+        return HashCode.Combine(ValueKind.Bytes, hash.ToHashCode());
+    }
 
     public static bool operator ==(Value left, Value right) => left.Equals(right);
 

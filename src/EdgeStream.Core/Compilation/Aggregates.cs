@@ -38,7 +38,7 @@ internal static class Aggregates
                 }
             }
 
-            return user is null ? Apply(name, values) : ApplyUser(name, user(), values);
+            return user is null ? Apply(name, values) : ApplyUser(name, user, values);
         };
     }
 
@@ -55,10 +55,11 @@ internal static class Aggregates
     }
 
     /// <summary>A user aggregate: rows whose argument is null are skipped, as the built-ins skip them; its failure fails the row.</summary>
-    private static Value ApplyUser(string name, IAggregateAccumulator accumulator, Value[] values)
+    private static Value ApplyUser(string name, Func<IAggregateAccumulator> create, Value[] values)
     {
         try
         {
+            var accumulator = create();
             var one = new SqlValue[1];
             foreach (var value in values)
             {
@@ -115,14 +116,23 @@ internal static class Aggregates
             throw new EvaluationException($"run {name} function error: requires number but found {bad.Describe()}");
         }
 
+        // Integer sums wrap around on overflow, as Go's int64 does; they never throw.
         var integers = present.All(v => v.Kind == ValueKind.Integer);
+        long integerSum = 0;
+        double floatSum = 0;
+        foreach (var v in present)
+        {
+            integerSum = unchecked(integerSum + (integers ? v.AsInteger : 0));
+            floatSum += v.AsDouble;
+        }
+
         if (name == "sum")
         {
-            return integers ? Value.From(present.Sum(v => v.AsInteger)) : Value.From(present.Sum(v => v.AsDouble));
+            return integers ? Value.From(integerSum) : Value.From(floatSum);
         }
 
         // avg: an integer mean stays an integer (truncated), as eKuiper computes it over int64; floats give a float.
-        return integers ? Value.From(present.Sum(v => v.AsInteger) / present.Length) : Value.From(present.Sum(v => v.AsDouble) / present.Length);
+        return integers ? Value.From(integerSum / present.Length) : Value.From(floatSum / present.Length);
     }
 
     private static int Order(Value a, Value b, string name)

@@ -178,6 +178,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics? aggregateMetrics;
     private readonly OperatorMetrics? windowFilterMetrics;
     private readonly List<Row> windowRows = [];
+
+    // Rows of a tumbling/hopping window with the time they count at: their arrival, or, for a row published before
+    // a tick but queued after it (it waited for buffer room), the end of the last window cut, so it is never lost.
+    private readonly List<(Row Row, long At)> timedRows = [];
+    private long lastWindowEnd;
+    private readonly Lock tickGate = new();
     private ITimer? windowTimer;
     private long nextWindowEnd;
     private Task? loop;
@@ -286,8 +292,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// <summary>A window timer fired: queue the cut of the window that ends now (ticks skip the row gate; they carry no rows).</summary>
     private void Tick(WindowPlan window)
     {
-        var end = Interlocked.Add(ref nextWindowEnd, window.Interval) - window.Interval;
-        input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = end });
+        // Under a lock: overlapping timer callbacks must queue their ends in order.
+        lock (tickGate)
+        {
+            var end = nextWindowEnd;
+            nextWindowEnd += window.Interval;
+            input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = end });
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -478,7 +489,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
-            if (current is { } interrupted)
+            if (current is { TickAt: 0 } interrupted)
             {
                 // Its results may be partly out; the event itself is kept where it can be replayed.
                 await DeadLetterMessageAsync(interrupted, $"not fully processed: the rule failed ({e.Message})").ConfigureAwait(false);
@@ -490,7 +501,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 Unsubscribe();
                 input.Writer.TryComplete();
                 rowGate?.Close();
+                windowTimer?.Dispose();
                 await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
+
+                // Rows held by an open window were taken and never emitted: they are kept where they can be replayed.
+                foreach (var held in windowRows.Concat(timedRows.Select(t => t.Row)))
+                {
+                    await DeadLetterAsync($"not processed: the rule failed ({e.Message})", Value.From(ToObject(held))).ConfigureAwait(false);
+                }
                 if (source is not null)
                 {
                     // Stop reading: a source must not take (and acknowledge) events that no rule will process.
@@ -516,7 +534,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         while (input.Reader.TryRead(out var message))
         {
-            await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
+            if (message.TickAt == 0)
+            {
+                await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
+            }
         }
     }
 
@@ -688,7 +709,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             if (await EntersWindowAsync(context).ConfigureAwait(false))
             {
                 windowed.AddIn();
-                windowRows.Add(row);
+                timedRows.Add((row, Math.Max(row.Timestamp, lastWindowEnd)));
             }
 
             return;
@@ -780,9 +801,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         var window = plan.Window!;
         var start = end - window.Length;
-        var rows = windowRows.Where(r => r.Timestamp >= start && r.Timestamp < end).ToList();
+        var rows = timedRows.Where(r => r.At >= start && r.At < end).Select(r => r.Row).ToList();
         var keepFrom = end + window.Interval - window.Length;
-        windowRows.RemoveAll(r => r.Timestamp < keepFrom);
+        timedRows.RemoveAll(r => r.At < keepFrom);
+        lastWindowEnd = Math.Max(lastWindowEnd, end);
         windowMetrics!.AddOut();
         await EmitRowsAsync(rows, start, end, context).ConfigureAwait(false);
     }
@@ -836,6 +858,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             context.SetRow(row);
             try
             {
+                if (!plan.Having(context))
+                {
+                    continue; // HAVING without aggregates or keys filters the window's rows
+                }
+
                 results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
             }
             catch (EvaluationException e)

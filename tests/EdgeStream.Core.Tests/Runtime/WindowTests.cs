@@ -256,3 +256,74 @@ public sealed class SlidingWindowTests
         }));
     }
 }
+
+public sealed class WindowFaultTests
+{
+    private sealed class ThrowingAggregate : IAggregateFunction
+    {
+        public int MinArguments => 1;
+
+        public int MaxArguments => 1;
+
+        public IAggregateAccumulator CreateAccumulator(FunctionContext context) => throw new InvalidOperationException("boom");
+    }
+
+    private static async Task<(List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> Emissions, RuleStatus Status)> Run(string sql, params object?[] values)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
+        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
+        engine.RegisterAggregateFunction("explode", new ThrowingAggregate());
+        engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
+        {
+            lock (emissions)
+            {
+                emissions.Add(rows);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var rule = new RuleDefinition("f", sql);
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
+        rule.Options.SendError = true;
+        await engine.CreateRuleAsync(rule);
+        foreach (var value in values)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["v"] = value });
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await engine.StopRuleAsync("f");
+        return (emissions, engine.GetRuleStatus("f"));
+    }
+
+    [Test]
+    public async Task Having_without_aggregates_filters_the_window_rows()
+    {
+        var (emissions, _) = await Run("SELECT v FROM s GROUP BY TUMBLINGWINDOW(ss, 1) HAVING v > 1", 1L, 5L, 2L);
+        Assert.That(emissions[0].Select(r => r["v"]), Is.EqualTo(new object?[] { 5L, 2L }));
+    }
+
+    [Test]
+    public async Task An_overflowing_sum_wraps_and_a_throwing_user_aggregate_fails_only_its_window()
+    {
+        var (sums, sumStatus) = await Run("SELECT sum(v) AS s FROM s GROUP BY TUMBLINGWINDOW(ss, 1)", long.MaxValue, 1L);
+        Assert.That((sums[0][0]["s"], sumStatus.State), Is.EqualTo(((object?)long.MinValue, RuleState.Stopped)), "Go's int64 wraps around");
+
+        var (exploded, status) = await Run("SELECT explode(v) AS x FROM s GROUP BY TUMBLINGWINDOW(ss, 1)", 1L);
+        Assert.That(exploded[0][0]["error"], Is.EqualTo("run Select error: function `explode` failed: boom"));
+        Assert.That(status.State, Is.EqualTo(RuleState.Stopped), "the rule kept running until it was stopped");
+    }
+
+    [Test]
+    public async Task Drop_oldest_is_refused_for_window_rules()
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.Execute("CREATE STREAM s (v BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var rule = new RuleDefinition("w", "SELECT v FROM s GROUP BY TUMBLINGWINDOW(ss, 1)");
+        rule.Options.DropOldestWhenFull = true;
+        Assert.That(() => engine.CreateRuleAsync(rule), Throws.ArgumentException.With.Message.StartsWith("option `bufferFullPolicy` \"dropOldest\" is not supported for window rules yet"));
+    }
+}
