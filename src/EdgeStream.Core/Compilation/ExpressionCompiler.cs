@@ -211,6 +211,7 @@ internal sealed class ExpressionCompiler
 
     private static string DescribeUnsupported(Expr expr) => expr switch
     {
+        CallExpr { Filter: not null } c => $"`{c.Name}(…) FILTER (WHERE …)`: aggregate FILTER is not implemented",
         CallExpr c => $"function `{c.Name}`: the function library is not implemented",
         Wildcard => "`*` here",
         _ => expr.GetType().Name,
