@@ -5,6 +5,7 @@ using EdgeStream.Runtime;
 namespace EdgeStream;
 
 /// <summary>The kind of a <see cref="SqlValue"/>: the SQL types, plus null.</summary>
+/// <remarks>Kept in the order of the engine's internal kinds, which <see cref="SqlValue.Kind"/> converts by a cast.</remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "The names of the SQL types.")]
 public enum SqlValueKind
 {

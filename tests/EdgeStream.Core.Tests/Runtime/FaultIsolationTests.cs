@@ -5,15 +5,6 @@ namespace EdgeStream.Tests.Runtime;
 /// <summary>Failures in one part (a rule's loop, a host callback, a template) lose nothing and stop nothing else.</summary>
 public sealed class FaultIsolationTests
 {
-    private static async Task Until(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(5, timeout.Token);
-        }
-    }
-
     [Test]
     public async Task A_failed_rule_stops_its_source_and_dead_letters_the_event_it_was_processing()
     {
@@ -29,7 +20,7 @@ public sealed class FaultIsolationTests
         await engine.CreateRuleAsync(rule);
 
         await feed.For("x").WriteAsync("row:1");
-        await Until(() => engine.GetRuleStatus("r").State == RuleState.StoppedByError);
+        await Support.Wait.Until(() => engine.GetRuleStatus("r").State == RuleState.StoppedByError);
         var letter = (await letters.ReadAsync(stop.Token))[0];
         Assert.That((letter["payload"] as IReadOnlyDictionary<string, object?>)?["a"], Is.EqualTo(1L));
         Assert.That(letter["error"], Is.EqualTo("not fully processed: the rule failed (logging provider failed)"));

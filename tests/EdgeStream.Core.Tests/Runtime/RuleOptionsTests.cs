@@ -5,17 +5,6 @@ namespace EdgeStream.Tests.Runtime;
 /// <summary>Rule options that change how a rule runs: restartStrategy, concurrency, bufferFullPolicy, and the per-operator metrics.</summary>
 public sealed class RuleOptionsTests
 {
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(5, timeout.Token);
-        }
-
-        Assert.That(condition(), Is.True, what);
-    }
-
     private static async Task<(EdgeStreamEngine Engine, Support.ListLoggerFactory Logs)> FailingLogRule(int failures, int attempts)
     {
         var logs = new Support.ListLoggerFactory { FailOn = "result", Failures = failures };
@@ -37,8 +26,8 @@ public sealed class RuleOptionsTests
             {
                 var restarts = a;
                 await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = a });
-                await Until(() => logs.Entries.Count(e => e.Message.StartsWith("Rule r restarts in", StringComparison.Ordinal)) == restarts, "the broken logger fails the rule");
-                await Until(() => engine.GetRuleStatus("r").State == RuleState.Running, "and it is restarted");
+                await Support.Wait.Until(() => logs.Entries.Count(e => e.Message.StartsWith("Rule r restarts in", StringComparison.Ordinal)) == restarts, "the broken logger fails the rule");
+                await Support.Wait.Until(() => engine.GetRuleStatus("r").State == RuleState.Running, "and it is restarted");
             }
 
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = 3 });
@@ -56,11 +45,11 @@ public sealed class RuleOptionsTests
         await using (engine)
         {
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = 1 });
-            await Until(() => logs.Entries.Any(e => e.Message.StartsWith("Rule r restarts in", StringComparison.Ordinal)), "fails");
-            await Until(() => engine.GetRuleStatus("r").State == RuleState.Running, "restarted once");
+            await Support.Wait.Until(() => logs.Entries.Any(e => e.Message.StartsWith("Rule r restarts in", StringComparison.Ordinal)), "fails");
+            await Support.Wait.Until(() => engine.GetRuleStatus("r").State == RuleState.Running, "restarted once");
             Assert.That(engine.GetRuleStatus("r").Errors, Is.Zero, "counters start afresh");
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = 2 });
-            await Until(() => engine.GetRuleStatus("r").State == RuleState.StoppedByError, "fails again");
+            await Support.Wait.Until(() => engine.GetRuleStatus("r").State == RuleState.StoppedByError, "fails again");
             await Task.Delay(100);
             var status = engine.GetRuleStatus("r");
             Assert.That(status.State, Is.EqualTo(RuleState.StoppedByError), "no attempts left");
@@ -117,7 +106,7 @@ public sealed class RuleOptionsTests
             });
             await engine.CreateRuleAsync(rule);
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = 0 });
-            await Until(() => !received.IsEmpty, "the first event reaches the stalled subscriber");
+            await Support.Wait.Until(() => !received.IsEmpty, "the first event reaches the stalled subscriber");
 
             var publishing = Task.Run(async () =>
             {

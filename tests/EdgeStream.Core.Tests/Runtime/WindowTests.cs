@@ -1,5 +1,5 @@
 using EdgeStream.Runtime;
-using Microsoft.Extensions.Time.Testing;
+using EdgeStream.Tests.Support;
 
 namespace EdgeStream.Tests.Runtime;
 
@@ -20,32 +20,9 @@ public sealed class WindowTests
         Assert.That(new WindowPlan(statement.GroupBy!.Window!).FirstEnd(start), Is.EqualTo(firstEnd));
     }
 
-    private static async Task<(EdgeStreamEngine Engine, FakeTimeProvider Clock, List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> Emissions)> Setup(string sql)
-    {
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
-        var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
-        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
-        engine.Memory.Subscribe("out", (rows, _) =>
-        {
-            lock (emissions)
-            {
-                emissions.Add(rows);
-            }
+    private const string Stream = "CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")";
 
-            return ValueTask.CompletedTask;
-        });
-        var rule = new RuleDefinition("w", sql);
-        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
-        await engine.CreateRuleAsync(rule);
-        return (engine, clock, emissions);
-    }
-
-    private static async Task At(EdgeStreamEngine engine, FakeTimeProvider clock, long time, long a)
-    {
-        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(time));
-        await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
-    }
+    private static Task At(ClockedRule rule, long time, long a) => rule.At(time, new Dictionary<string, object?> { ["a"] = a });
 
     private static long[][] Values(List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> emissions) =>
         emissions.Select(e => e.Select(r => (long)r["a"]!).ToArray()).ToArray();
@@ -53,68 +30,55 @@ public sealed class WindowTests
     [Test]
     public async Task A_tumbling_window_emits_its_rows_each_second_and_an_empty_window_as_empty()
     {
-        var (engine, clock, emissions) = await Setup("SELECT a FROM s WHERE a > 0 GROUP BY TUMBLINGWINDOW(ss, 1)");
-        await using (engine)
-        {
-            await At(engine, clock, T0 + 100, 1);
-            await At(engine, clock, T0 + 900, 0);     // filtered out before the window
-            await At(engine, clock, T0 + 999, 2);
-            await At(engine, clock, T0 + 1_000, 3);   // the next window: end-exclusive
-            await At(engine, clock, T0 + 3_500, 4);   // [T0+2000, T0+3000) had nothing
-            await engine.StopRuleAsync("w");          // the open window is not flushed
+        await using var rule = await ClockedRule.StartAsync("SELECT a FROM s WHERE a > 0 GROUP BY TUMBLINGWINDOW(ss, 1)", T0, Stream);
+        await At(rule, T0 + 100, 1);
+        await At(rule, T0 + 900, 0);     // filtered out before the window
+        await At(rule, T0 + 999, 2);
+        await At(rule, T0 + 1_000, 3);   // the next window: end-exclusive
+        await At(rule, T0 + 3_500, 4);   // [T0+2000, T0+3000) had nothing
+        var metrics = (await rule.StopAsync()).Metrics; // the open window is not flushed
 
-            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1, 2 }, [3], [] }));
-            var metrics = engine.GetRuleStatus("w").Metrics;
-            Assert.That((metrics["op_3_window_0_records_in_total"], metrics["op_3_window_0_records_out_total"]), Is.EqualTo((4L, 3L)));
-        }
+        Assert.That(Values(rule.Emissions), Is.EqualTo(new[] { new long[] { 1, 2 }, [3], [] }));
+        Assert.That((metrics["op_3_window_0_records_in_total"], metrics["op_3_window_0_records_out_total"]), Is.EqualTo((4L, 3L)));
     }
 
     [Test]
     public async Task A_hopping_window_holds_the_rows_of_its_whole_length()
     {
-        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY HOPPINGWINDOW(ss, 2, 1)");
-        await using (engine)
-        {
-            await At(engine, clock, T0 + 100, 1);
-            await At(engine, clock, T0 + 1_100, 2);
-            await At(engine, clock, T0 + 2_100, 3);
-            await At(engine, clock, T0 + 3_000, 4);
-            await engine.StopRuleAsync("w");
+        await using var rule = await ClockedRule.StartAsync("SELECT a FROM s GROUP BY HOPPINGWINDOW(ss, 2, 1)", T0, Stream);
+        await At(rule, T0 + 100, 1);
+        await At(rule, T0 + 1_100, 2);
+        await At(rule, T0 + 2_100, 3);
+        await At(rule, T0 + 3_000, 4);
+        await rule.StopAsync();
 
-            // Windows end at +1 s, +2 s, +3 s, each holding the two seconds before.
-            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1 }, [1, 2], [2, 3] }));
-        }
+        // Windows end at +1 s, +2 s, +3 s, each holding the two seconds before.
+        Assert.That(Values(rule.Emissions), Is.EqualTo(new[] { new long[] { 1 }, [1, 2], [2, 3] }));
     }
 
     [Test]
     public async Task Order_by_and_limit_apply_to_each_window()
     {
-        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1) ORDER BY a DESC LIMIT 2");
-        await using (engine)
+        await using var rule = await ClockedRule.StartAsync("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1) ORDER BY a DESC LIMIT 2", T0, Stream);
+        foreach (var (offset, a) in new[] { (100L, 5L), (200L, 9L), (300L, 1L), (400L, 7L) })
         {
-            foreach (var (offset, a) in new[] { (100L, 5L), (200L, 9L), (300L, 1L), (400L, 7L) })
-            {
-                await At(engine, clock, T0 + offset, a);
-            }
-
-            await At(engine, clock, T0 + 1_200, 3);
-            await engine.StopRuleAsync("w");
-            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 9, 7 } }));
+            await At(rule, T0 + offset, a);
         }
+
+        await At(rule, T0 + 1_200, 3);
+        await rule.StopAsync();
+        Assert.That(Values(rule.Emissions), Is.EqualTo(new[] { new long[] { 9, 7 } }));
     }
 
     [Test]
     public async Task Rows_are_placed_by_their_arrival_time_not_by_when_the_rule_gets_to_them()
     {
-        var (engine, clock, emissions) = await Setup("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1)");
-        await using (engine)
-        {
-            await At(engine, clock, T0 + 999, 1);
-            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 1_500));   // the tick comes after the event
-            await At(engine, clock, T0 + 2_100, 2);
-            await engine.StopRuleAsync("w");
-            Assert.That(Values(emissions), Is.EqualTo(new[] { new long[] { 1 }, [] }));
-        }
+        await using var rule = await ClockedRule.StartAsync("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 1)", T0, Stream);
+        await At(rule, T0 + 999, 1);
+        rule.Clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 1_500));   // the tick comes after the event
+        await At(rule, T0 + 2_100, 2);
+        await rule.StopAsync();
+        Assert.That(Values(rule.Emissions), Is.EqualTo(new[] { new long[] { 1 }, [] }));
     }
 }
 
@@ -124,33 +88,16 @@ public sealed class WindowAggregateTests
 
     private static async Task<List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>> Run(string sql, params (long Offset, string Key, object? Value)[] events)
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
-        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
-        engine.RegisterAggregateFunction("product", new EdgeStream.TestExtensions.ProductAggregate());
-        engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
-        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
-        {
-            lock (emissions)
-            {
-                emissions.Add(rows);
-            }
-
-            return ValueTask.CompletedTask;
-        });
-        var rule = new RuleDefinition("w", sql);
-        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
-        await engine.CreateRuleAsync(rule);
+        await using var rule = await ClockedRule.StartAsync(sql, T0, register: e => e.RegisterAggregateFunction("product", new EdgeStream.TestExtensions.ProductAggregate()));
         foreach (var (offset, key, value) in events)
         {
-            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + offset));
-            await engine.PublishAsync("s", new Dictionary<string, object?> { ["k"] = key, ["v"] = value });
+            await rule.At(T0 + offset, new Dictionary<string, object?> { ["k"] = key, ["v"] = value });
         }
 
-        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 5_000));
-        await engine.StopRuleAsync("w");
-        Assert.That(engine.GetRuleStatus("w").State, Is.EqualTo(RuleState.Stopped), engine.GetRuleStatus("w").LastError);
-        return emissions;
+        rule.Clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 5_000));
+        var status = await rule.StopAsync();
+        Assert.That(status.State, Is.EqualTo(RuleState.Stopped), status.LastError);
+        return rule.Emissions;
     }
 
     [Test]
@@ -186,29 +133,16 @@ public sealed class CountWindowTests
     [Test]
     public async Task A_count_window_fires_every_n_rows_with_where_after_it_and_filter_before_it()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
-        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
-        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
-        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
-        {
-            lock (emissions)
-            {
-                emissions.Add(rows);
-            }
-
-            return ValueTask.CompletedTask;
-        });
-        var rule = new RuleDefinition("c", "SELECT collect(a) AS all, window_end() AS we FROM s WHERE a != 3 GROUP BY COUNTWINDOW(3) FILTER (WHERE a > 0)");
-        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
-        await engine.CreateRuleAsync(rule);
+        await using var rule = await ClockedRule.StartAsync(
+            "SELECT collect(a) AS all, window_end() AS we FROM s WHERE a != 3 GROUP BY COUNTWINDOW(3) FILTER (WHERE a > 0)", 1_000_000);
+        var time = 1_000_000L;
         foreach (var a in new long[] { 1, -1, 2, 3, 4, 5, 6 })
         {
-            clock.Advance(TimeSpan.FromMilliseconds(10));
-            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
+            await rule.At(time += 10, new Dictionary<string, object?> { ["a"] = a });
         }
 
-        await engine.StopRuleAsync("c");
+        await rule.StopAsync();
+        var emissions = rule.Emissions;
 
         // -1 never enters (FILTER); windows of three: [1, 2, 3] then [4, 5, 6]; WHERE drops 3 afterwards.
         Assert.That(emissions.Select(e => (e[0]["all"], e[0]["we"])), Is.EqualTo(new[]
@@ -224,29 +158,15 @@ public sealed class SlidingWindowTests
     [Test]
     public async Task A_sliding_window_fires_per_triggering_row_over_the_length_before_it()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
-        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
-        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
-        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
-        {
-            lock (emissions)
-            {
-                emissions.Add(rows);
-            }
-
-            return ValueTask.CompletedTask;
-        });
-        var rule = new RuleDefinition("s", "SELECT collect(a) AS all, window_start() AS ws, window_end() AS we FROM s WHERE a != 2 GROUP BY SLIDINGWINDOW(ss, 2) OVER (WHEN a >= 3)");
-        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
-        await engine.CreateRuleAsync(rule);
+        await using var rule = await ClockedRule.StartAsync(
+            "SELECT collect(a) AS all, window_start() AS ws, window_end() AS we FROM s WHERE a != 2 GROUP BY SLIDINGWINDOW(ss, 2) OVER (WHEN a >= 3)", 1_000_000);
         foreach (var (at, a) in new[] { (1_000_100L, 1L), (1_001_000L, 2L), (1_002_000L, 3L), (1_004_500L, 2L), (1_005_000L, 4L) })
         {
-            clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(at));
-            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = a });
+            await rule.At(at, new Dictionary<string, object?> { ["a"] = a });
         }
 
-        await engine.StopRuleAsync("s");
+        await rule.StopAsync();
+        var emissions = rule.Emissions;
 
         // 3 fires over (1,000,000 .. 1,002,000]: rows 1, 2, 3 with WHERE dropping 2; 4 fires over rows 2 (dropped) and 4.
         Assert.That(emissions.Select(e => (e[0]["all"], e[0]["ws"], e[0]["we"])), Is.EqualTo(new[]
@@ -270,33 +190,17 @@ public sealed class WindowFaultTests
 
     private static async Task<(List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> Emissions, RuleStatus Status)> Run(string sql, params object?[] values)
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
-        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock });
-        engine.RegisterAggregateFunction("explode", new ThrowingAggregate());
-        engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
-        using var subscription = engine.Memory.Subscribe("out", (rows, _) =>
-        {
-            lock (emissions)
-            {
-                emissions.Add(rows);
-            }
-
-            return ValueTask.CompletedTask;
-        });
-        var rule = new RuleDefinition("f", sql);
-        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" }));
-        rule.Options.SendError = true;
-        await engine.CreateRuleAsync(rule);
+        await using var rule = await ClockedRule.StartAsync(
+            sql, 1_000_000, register: e => e.RegisterAggregateFunction("explode", new ThrowingAggregate()), options: o => o.SendError = true);
+        var time = 1_000_000L;
         foreach (var value in values)
         {
-            clock.Advance(TimeSpan.FromMilliseconds(100));
-            await engine.PublishAsync("s", new Dictionary<string, object?> { ["v"] = value });
+            await rule.At(time += 100, new Dictionary<string, object?> { ["v"] = value });
         }
 
-        clock.Advance(TimeSpan.FromSeconds(2));
-        await engine.StopRuleAsync("f");
-        return (emissions, engine.GetRuleStatus("f"));
+        rule.Clock.Advance(TimeSpan.FromSeconds(2));
+        var status = await rule.StopAsync();
+        return (rule.Emissions, status);
     }
 
     [Test]
