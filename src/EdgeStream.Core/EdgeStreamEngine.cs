@@ -50,6 +50,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> streamTopics = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
+    private readonly TimeZoneInfo timeZone;
     private readonly TimeSpan drainTimeout;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
@@ -60,6 +61,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
     {
         time = options?.TimeProvider ?? TimeProvider.System;
+        timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
         loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
@@ -533,7 +535,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         var format = ResolveFormat(stream, select.From.Span);
         var (input, shared) = ResolveInput(stream, format);
-        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder);
+        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder, rule.Options.IsEventTime, timeZone);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {
             // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.

@@ -12,6 +12,12 @@ public sealed class EdgeStreamEngineOptions
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The zone whose wall clock aligns <c>hh</c> and <c>dd</c> windows (a day window ends at its midnight, also on the
+    /// 23- and 25-hour days of a daylight-saving change). Defaults to the host's zone, as eKuiper.
+    /// </summary>
+    public TimeZoneInfo TimeZone { get; set; } = TimeZoneInfo.Local;
+
     /// <summary>Where the engine and the <c>log</c> sink write; nothing is logged when null.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 }

@@ -34,7 +34,7 @@ public sealed class RuleDefinition
 
     /// <summary>
     /// The eKuiper rule options given in the rule JSON that this version accepts but does not apply yet
-    /// (<c>isEventTime</c>, <c>qos</c>…), so a caller can warn about them. Empty for rules built in code.
+    /// (<c>qos</c>, <c>checkpointInterval</c>…), so a caller can warn about them. Empty for rules built in code.
     /// </summary>
     public IReadOnlyList<string> UnsupportedOptions { get; internal set; } = [];
 
@@ -109,6 +109,24 @@ public sealed class RuleOptions
     /// status metric <c>source_{stream}_0_dropped_total</c>. eKuiper always drops; EdgeStream blocks unless asked.
     /// </summary>
     public bool DropOldestWhenFull { get; set; }
+
+    /// <summary>
+    /// Run on event time (eKuiper's <c>isEventTime</c>, default false): each row's time is the stream's <c>TIMESTAMP</c>
+    /// column, rows are reordered by it behind a watermark, windows close when the watermark passes their end, and a
+    /// row older than the watermark is late: counted (<c>op_N_watermark_0_late_total</c>) and sent to
+    /// <see cref="EdgeStreamEngine.DeadLetterTopic"/>, never merged into a closed window.
+    /// </summary>
+    public bool IsEventTime { get; set; }
+
+    /// <summary>How far behind the newest event time the watermark stays (eKuiper's <c>lateTolerance</c>, default 0).</summary>
+    public TimeSpan LateTolerance { get; set; }
+
+    /// <summary>
+    /// Event time only: when no row has arrived for this long, the watermark moves on with the clock (by the quiet
+    /// time), so the last windows close even when data stops (rule JSON: <c>watermarkIdleTimeout</c>, ms). Null, the
+    /// default, keeps eKuiper's behaviour: the watermark moves only when rows arrive.
+    /// </summary>
+    public TimeSpan? WatermarkIdleTimeout { get; set; }
 
     /// <summary>How a rule that fails entirely is restarted (eKuiper's <c>restartStrategy</c>).</summary>
     public RestartStrategy RestartStrategy { get; } = new();

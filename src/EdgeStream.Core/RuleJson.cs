@@ -10,14 +10,14 @@ internal static class RuleJson
     private static readonly string[] TopLevel = ["id", "name", "sql", "graph", "actions", "options", "triggered", "tags", "temp", "version"];
 
     /// <summary>
-    /// Every rule option eKuiper documents, plus EdgeStream's <c>bufferFullPolicy</c>; the first line is applied, the
-    /// rest accepted and reported as not applied yet.
+    /// Every rule option eKuiper documents, plus EdgeStream's <c>bufferFullPolicy</c> and <c>watermarkIdleTimeout</c>;
+    /// the first two lines are applied, the rest accepted and reported as not applied yet.
     /// </summary>
     private static readonly string[] KnownOptions =
     [
         "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy", "sendMetaToSink",
-        "isEventTime", "lateTolerance", "qos", "checkpointInterval",
-        "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
+        "isEventTime", "lateTolerance", "watermarkIdleTimeout",
+        "qos", "checkpointInterval", "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
         "disableBufferFullDiscard", "enableSaveStateBeforeStop", "forceExitTimeout", "notifySub",
     ];
 
@@ -148,6 +148,17 @@ internal static class RuleJson
                 case "restartStrategy":
                     ReadRestartStrategy(option.Value, rule.Options.RestartStrategy);
                     break;
+                case "isEventTime":
+                    rule.Options.IsEventTime = Bool(option);
+                    break;
+                case "lateTolerance":
+                    rule.Options.LateTolerance = Milliseconds(option);
+                    break;
+                case "watermarkIdleTimeout":
+                    rule.Options.WatermarkIdleTimeout = Milliseconds(option) is { Ticks: > 0 } idle
+                        ? idle
+                        : throw new FormatException("option `watermarkIdleTimeout` must be a positive number of milliseconds");
+                    break;
                 default:
                     unsupported.Add(option.Name);
                     break;
@@ -202,6 +213,48 @@ internal static class RuleJson
         JsonValueKind.False => false,
         _ => throw new FormatException($"option `{option.Name}` must be true or false"),
     };
+
+    /// <summary>A duration as eKuiper takes it: a number of milliseconds, or a Go duration string (<c>"1s"</c>, <c>"1m30s"</c>, <c>"250ms"</c>).</summary>
+    private static TimeSpan Milliseconds(JsonProperty option)
+    {
+        if (option.Value.ValueKind == JsonValueKind.Number && option.Value.TryGetDouble(out var ms) && ms >= 0 && ms <= TimeSpan.MaxValue.TotalMilliseconds)
+        {
+            return TimeSpan.FromMilliseconds(ms);
+        }
+
+        if (option.Value.ValueKind == JsonValueKind.String && GoDuration(option.Value.GetString()!) is { } parsed)
+        {
+            return parsed;
+        }
+
+        throw new FormatException($"option `{option.Name}` must be a number of milliseconds of at least 0 or a duration such as \"1s\" or \"500ms\"");
+    }
+
+    private static TimeSpan? GoDuration(string text)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"^(?:(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns))+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        double total = 0;
+        for (var i = 0; i < match.Groups[1].Captures.Count; i++)
+        {
+            var amount = double.Parse(match.Groups[1].Captures[i].Value, CultureInfo.InvariantCulture);
+            total += amount * match.Groups[2].Captures[i].Value switch
+            {
+                "h" => 3_600_000,
+                "m" => 60_000,
+                "s" => 1_000,
+                "ms" => 1,
+                "us" or "µs" => 0.001,
+                _ => 0.000_001,
+            };
+        }
+
+        return total <= TimeSpan.MaxValue.TotalMilliseconds ? TimeSpan.FromMilliseconds(total) : null;
+    }
 
     private static void Check(string name, string[] known, string what)
     {

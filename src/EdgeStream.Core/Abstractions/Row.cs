@@ -9,7 +9,7 @@ internal sealed class Row(RowSchema schema, Value[] values, long timestamp = 0)
     public Value[] Values { get; } = values;
 
     /// <summary>Event or arrival time, Unix milliseconds.</summary>
-    public long Timestamp { get; } = timestamp;
+    public long Timestamp { get; set; } = timestamp;
 
     /// <summary>Source metadata (<c>meta(topic)</c>…), or null.</summary>
     public ValueObject? Meta { get; set; }

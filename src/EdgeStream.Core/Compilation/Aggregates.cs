@@ -9,37 +9,128 @@ namespace EdgeStream.Compilation;
 /// </summary>
 internal static class Aggregates
 {
-    public static bool IsBuiltin(string name) => name is "count" or "sum" or "avg" or "min" or "max" or "collect";
+    public static bool IsBuiltin(string name) => name is "count" or "sum" or "avg" or "min" or "max" or "collect"
+        or "deduplicate" or "stddev" or "stddevs" or "var" or "vars" or "median" or "percentile_cont" or "percentile_disc"
+        or "merge_agg" or "last_value";
 
     /// <summary>
     /// An aggregate over <see cref="EvalContext.Group"/>: its argument is evaluated on each row of the group in turn
     /// (the row the rest of the select list reads, the group's first, is put back afterwards). <c>*</c> is null.
     /// </summary>
-    public static Evaluator Compile(string name, Evaluator? argument, Func<IAggregateAccumulator>? user)
+    /// <param name="name">The aggregate's name, lower case.</param>
+    /// <param name="argument">Its first argument, evaluated per row; null for <c>*</c>.</param>
+    /// <param name="options">Its further arguments (<c>percentile_cont(x, 0.5)</c>'s fraction…), evaluated once per group.</param>
+    /// <param name="user">A user aggregate's accumulator factory; null for a built-in.</param>
+    public static Evaluator Compile(string name, Evaluator? argument, Evaluator[] options, Func<IAggregateAccumulator>? user)
     {
         return ctx =>
         {
             var group = ctx.Group ?? throw new EvaluationException($"aggregate function `{name}` needs a window");
             var values = new Value[group.Count];
             var current = ctx.Rows[0];
+            var settings = options.Length == 0 ? [] : options.Select(o => o(ctx)).ToArray();
+            var wasInAggregate = ctx.InAggregate;
+            ctx.InAggregate = true;
             try
             {
                 for (var i = 0; i < group.Count; i++)
                 {
                     ctx.SetRow(group[i]);
-                    values[i] = argument is not null ? argument(ctx) : name == "collect" ? Value.From(Whole(group[i])) : Value.True;
+                    values[i] = argument is not null ? argument(ctx) : name is "collect" or "merge_agg" or "last_value" ? Value.From(Whole(group[i])) : Value.True;
                 }
             }
             finally
             {
+                ctx.InAggregate = wasInAggregate;
                 if (current is not null)
                 {
                     ctx.SetRow(current);
                 }
             }
 
-            return user is null ? Apply(name, values) : ApplyUser(name, user, values);
+            if (user is not null)
+            {
+                return ApplyUser(name, user, values);
+            }
+
+            return name switch
+            {
+                "deduplicate" => Deduplicate(group, values, settings),
+                "last_value" => LastValue(values, settings),
+                "merge_agg" => MergeAgg(values),
+                "stddev" or "stddevs" or "var" or "vars" or "median" or "percentile_cont" or "percentile_disc" => Statistics.Apply(name, values, settings),
+                _ => Apply(name, values),
+            };
         };
+    }
+
+    /// <summary>
+    /// <c>deduplicate(col, all)</c>: the rows whose <c>col</c> was not seen in an earlier row of the group — all of them
+    /// as an array of row objects when <c>all</c> is true; else the newest row when its value is new, or null.
+    /// </summary>
+    private static Value Deduplicate(IReadOnlyList<Row> group, Value[] values, Value[] settings)
+    {
+        var all = settings.Length > 0 && settings[0].Kind == ValueKind.Boolean ? settings[0].AsBoolean
+            : settings.Length > 0 ? throw new EvaluationException($"deduplicate's second argument must be a bool, not {settings[0].Describe()}") : false;
+        var seen = new HashSet<Value>();
+        var kept = new List<Value>();
+        var newestIsNew = false;
+        for (var i = 0; i < values.Length; i++)
+        {
+            newestIsNew = seen.Add(values[i]);
+            if (newestIsNew && all)
+            {
+                kept.Add(Value.From(Whole(group[i])));
+            }
+        }
+
+        if (all)
+        {
+            return Value.From(kept.ToArray());
+        }
+
+        return values.Length > 0 && newestIsNew ? Value.From(Whole(group[^1])) : Value.Null;
+    }
+
+    /// <summary><c>last_value(col, ignoreNull)</c>: the group's last value, or its last non-null one.</summary>
+    private static Value LastValue(Value[] values, Value[] settings)
+    {
+        var ignoreNull = settings.Length > 0 && settings[0].Kind == ValueKind.Boolean ? settings[0].AsBoolean
+            : settings.Length > 0 ? throw new EvaluationException($"last_value's second argument must be a bool, not {settings[0].Describe()}") : true;
+        for (var i = values.Length - 1; i >= 0; i--)
+        {
+            if (!ignoreNull || !values[i].IsNull)
+            {
+                return values[i];
+            }
+        }
+
+        return Value.Null;
+    }
+
+    /// <summary><c>merge_agg(x)</c>: the group's objects merged into one, later keys over earlier ones; nulls skipped.</summary>
+    private static Value MergeAgg(Value[] values)
+    {
+        var merged = new ValueObject();
+        foreach (var value in values)
+        {
+            if (value.IsNull)
+            {
+                continue;
+            }
+
+            if (value.Kind != ValueKind.Object)
+            {
+                throw new EvaluationException($"run merge_agg function error: requires an object but found {value.Describe()}");
+            }
+
+            foreach (var (key, field) in value.AsObject.Fields)
+            {
+                merged[key] = field;
+            }
+        }
+
+        return Value.From(merged);
     }
 
     /// <summary>A row as an object: what <c>collect(*)</c> gathers.</summary>
@@ -151,14 +242,22 @@ internal static class Aggregates
     }
 
     /// <summary>
-    /// <c>window_start()</c> and <c>window_end()</c> of the window being emitted; <c>event_time()</c>: the window's end
-    /// for a grouped result (as eKuiper), else the row's arrival time.
+    /// <c>window_start()</c>, <c>window_end()</c> and <c>window_trigger()</c> of the window being emitted;
+    /// <c>event_time()</c>: the window's end for a grouped result (as eKuiper), else the row's time (inside an
+    /// aggregate's argument too); <c>last_hit_time()</c>/<c>last_hit_count()</c>: the time and number of earlier hits
+    /// (rows that passed WHERE, or a sliding window's previous trigger); <c>last_agg_hit_time()</c>/<c>last_agg_hit_count()</c>:
+    /// the same for windows that passed HAVING.
     /// </summary>
     public static Evaluator? CompileWindowFunction(string name) => name switch
     {
         "window_start" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowStart),
         "window_end" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
-        "event_time" => ctx => ctx.Group is not null ? Value.From(ctx.WindowEnd) : ctx.Rows[0] is { } row ? Value.From(row.Timestamp) : Value.Null,
+        "window_trigger" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
+        "event_time" => ctx => ctx.Group is not null && !ctx.InAggregate ? Value.From(ctx.WindowEnd) : ctx.Rows[0] is { } row ? Value.From(row.Timestamp) : Value.Null,
+        "last_hit_time" => ctx => Value.From(ctx.LastHitTime),
+        "last_hit_count" => ctx => Value.From(ctx.LastHitCount),
+        "last_agg_hit_time" => ctx => Value.From(ctx.LastAggHitTime),
+        "last_agg_hit_count" => ctx => Value.From(ctx.LastAggHitCount),
         _ => null,
     };
 }

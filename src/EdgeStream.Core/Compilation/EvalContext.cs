@@ -38,6 +38,21 @@ internal sealed class EvalContext
 
     public long WindowEnd { get; set; }
 
+    /// <summary>Whether an aggregate is evaluating its argument on each row of the group (<c>event_time()</c> is then the row's).</summary>
+    public bool InAggregate { get; set; }
+
+    /// <summary><c>last_hit_time()</c>: when a row last passed WHERE, or a sliding window last triggered (Unix ms; 0 before).</summary>
+    public long LastHitTime { get; set; }
+
+    /// <summary><c>last_hit_count()</c>: how many rows passed WHERE before the current one.</summary>
+    public long LastHitCount { get; set; }
+
+    /// <summary><c>last_agg_hit_time()</c>: the end of the last window that passed HAVING (0 before).</summary>
+    public long LastAggHitTime { get; set; }
+
+    /// <summary><c>last_agg_hit_count()</c>: how many windows passed HAVING before the current one.</summary>
+    public long LastAggHitCount { get; set; }
+
     internal void SetAliasEvaluators(Evaluator[] evaluators) => aliasEvaluators = evaluators;
 
     /// <summary>Makes <paramref name="row"/> the current row of a single-source query and forgets alias values.</summary>

@@ -196,7 +196,7 @@ internal sealed class ExpressionCompiler
                     var argument = call.Arguments.Count == 0 || call.Arguments[0] is Wildcard ? null : Compile(call.Arguments[0]);
                     var context = new FunctionContext(ruleId, aggregate.Name);
                     Func<IAggregateAccumulator>? user = aggregate.Implementation is IAggregateFunction custom ? () => custom.CreateAccumulator(context) : null;
-                    return Aggregates.Compile(aggregate.Name, argument, user);
+                    return Aggregates.Compile(aggregate.Name, argument, call.Arguments.Skip(1).Select(Compile).ToArray(), user);
                 }
 
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:

@@ -20,15 +20,18 @@ internal sealed class RulePlan
     private readonly Evaluator? having;
     private readonly Evaluator? windowFilter;
     private readonly Evaluator? slidingTrigger;
+    private readonly string? timestampFormat;
 
-    private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler)
+    private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone)
     {
         this.bound = bound;
         Decoder = decoder;
         Compiler = compiler;
+        EventTime = eventTime;
+        timestampFormat = DotNetTimeFormat(bound.Sources[0].Definition.Option("TIMESTAMP_FORMAT"));
         if (bound.Statement.GroupBy?.Window is { } window)
         {
-            Window = new WindowPlan(window);
+            Window = new WindowPlan(window, timeZone);
         }
 
         sortKeys = bound.Statement.OrderBy.Select(o => (compiler.Compile(o.Expr), o.Descending)).ToArray();
@@ -48,16 +51,30 @@ internal sealed class RulePlan
 
     /// <summary>
     /// The metric prefix of each logical operator, numbered in eKuiper's plan order from 2: WHERE before tumbling and hopping
-    /// windows but after count and sliding windows, then the window's FILTER, the window, the aggregate (with GROUP BY keys), HAVING and
-    /// the projection. Keys: <c>filter</c>, <c>windowFilter</c>, <c>window</c>, <c>aggregate</c>, <c>having</c>, <c>project</c>.
+    /// windows but after count and sliding windows (and every window under event time, which starts with a watermark),
+    /// then the window's FILTER, the window, the aggregate (with GROUP BY keys), HAVING, ORDER BY and the projection.
+    /// Keys: <c>watermark</c>, <c>filter</c>, <c>windowFilter</c>, <c>window</c>, <c>aggregate</c>, <c>having</c>,
+    /// <c>order</c>, <c>project</c>.
     /// </summary>
     public IReadOnlyDictionary<string, string> OperatorPrefixes()
     {
         var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
         var op = 2;
         void Add(string key, string name) => prefixes[key] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op++}_{name}_0_");
-        if (Window is { FiltersAfter: true })
+        if (EventTime)
         {
+            op++; // eKuiper's event-time plan has one more operator before its watermark
+            Add("watermark", "watermark");
+        }
+
+        if (FiltersAfterWindow)
+        {
+            if (EventTime && bound.Statement.GroupBy?.Window?.Filter is not null)
+            {
+                // Under event time eKuiper counts the window's FILTER inside the window operator, under its number.
+                prefixes["windowFilter"] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op}_windowFilter_0_");
+            }
+
             Add("window", "window");
         }
 
@@ -66,12 +83,12 @@ internal sealed class RulePlan
             Add("filter", "filter");
         }
 
-        if (bound.Statement.GroupBy?.Window?.Filter is not null)
+        if (bound.Statement.GroupBy?.Window?.Filter is not null && !prefixes.ContainsKey("windowFilter"))
         {
             Add("windowFilter", "filter");
         }
 
-        if (Window is { FiltersAfter: false })
+        if (Window is not null && !FiltersAfterWindow)
         {
             Add("window", "window");
         }
@@ -86,12 +103,23 @@ internal sealed class RulePlan
             Add("having", "having");
         }
 
+        if (Window is not null && HasOrder)
+        {
+            Add("order", "order");
+        }
+
         Add("project", "project");
         return prefixes;
     }
 
-    /// <summary>The statement's time window, if any (processing time, tumbling or hopping).</summary>
+    /// <summary>The statement's window, if any.</summary>
     public WindowPlan? Window { get; }
+
+    /// <summary>Whether the rule runs on event time (rows ordered behind a watermark).</summary>
+    public bool EventTime { get; }
+
+    /// <summary>Whether WHERE runs on a window's rows when it fires (count, sliding and state windows, and event time).</summary>
+    public bool FiltersAfterWindow => Window?.FiltersAfter(EventTime) ?? false;
 
     /// <summary>
     /// Whether a window's rows become groups, one result row each (the query aggregates or has GROUP BY keys),
@@ -196,6 +224,17 @@ internal sealed class RulePlan
             {
                 for (var i = 0; i < sortKeys.Length; i++)
                 {
+                    if (a.Keys[i].IsNull || b.Keys[i].IsNull)
+                    {
+                        // As eKuiper's sorter: a null is never less than a value, so nulls come last either way.
+                        if (a.Keys[i].IsNull != b.Keys[i].IsNull)
+                        {
+                            return a.Keys[i].IsNull ? 1 : -1;
+                        }
+
+                        continue;
+                    }
+
                     var order = SortCompare(a.Keys[i], b.Keys[i]);
                     if (order != 0)
                     {
@@ -214,14 +253,9 @@ internal sealed class RulePlan
         return ordered.Select(o => o.Item).ToList();
     }
 
-    /// <summary>ORDER BY's comparison: nulls first, numbers by value, strings ordinal; other mixes are an error, worded as eKuiper's.</summary>
+    /// <summary>ORDER BY's comparison of two values that are not null: numbers by value, strings ordinal; other mixes are an error, worded as eKuiper's.</summary>
     private static int SortCompare(Value a, Value b)
     {
-        if (a.IsNull || b.IsNull)
-        {
-            return a.IsNull == b.IsNull ? 0 : a.IsNull ? -1 : 1;
-        }
-
         if (a.IsNumber && b.IsNumber)
         {
             return a.Kind == ValueKind.Integer && b.Kind == ValueKind.Integer ? a.AsInteger.CompareTo(b.AsInteger) : a.AsDouble.CompareTo(b.AsDouble);
@@ -259,22 +293,28 @@ internal sealed class RulePlan
     /// <param name="ruleId">The rule, for user functions' context.</param>
     /// <param name="format">The stream's payload format; null for JSON.</param>
     /// <param name="shared">The decoder of a <c>SHARED</c> stream, whose rows every rule of the stream reads; null to make one.</param>
-    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null)
+    /// <param name="eventTime">Whether the rule runs on event time (the stream's <c>TIMESTAMP</c> column is then always decoded).</param>
+    /// <param name="timeZone">The zone that aligns <c>hh</c> and <c>dd</c> windows; UTC when null.</param>
+    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null, bool eventTime = false, TimeZoneInfo? timeZone = null)
     {
         var statement = bound.Statement;
         var window = statement.GroupBy?.Window;
-        Reject(window is { Kind: not (WindowKind.Tumbling or WindowKind.Hopping or WindowKind.Count or WindowKind.Sliding) } ? window.Span : null, "only tumbling, hopping, sliding and count windows are implemented yet");
-        Reject(window is { Kind: WindowKind.Sliding, Interval: not null } ? window.Span : null, "sliding windows with a delay are not implemented yet");
+        Reject(window is { Kind: WindowKind.State } ? window.Span : null, "state windows are not implemented yet");
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
-        Reject(window is { Kind: WindowKind.Count, Interval: not null } ? window.Span : null, "count windows with an interval are not implemented yet");
         Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
         Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
         Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
         Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");
         Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
         Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
-        var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, UsedColumns(bound), format);
-        return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema], ruleId));
+        var used = UsedColumns(bound);
+        if (eventTime && bound.Sources[0].Definition.TimestampField is { } timestamp)
+        {
+            used?.Add(timestamp);
+        }
+
+        var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, used, format);
+        return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema], ruleId), eventTime, timeZone);
     }
 
     /// <summary>The columns the statement reads, or null when it reads them all (a <c>*</c> anywhere).</summary>
@@ -295,6 +335,63 @@ internal sealed class RulePlan
             throw BindError.At(at, SqlErrorCode.InvalidUse, reason);
         }
     }
+
+    /// <summary>
+    /// A row's event time (Unix ms): its <c>TIMESTAMP</c> column — an integer or float of milliseconds, a datetime, or a
+    /// string in the stream's <c>TIMESTAMP_FORMAT</c> (ISO 8601 without one; UTC unless it names an offset). Without a
+    /// <c>TIMESTAMP</c> column, the arrival time.
+    /// </summary>
+    /// <exception cref="EvaluationException">The column is missing or cannot be read as a time.</exception>
+    public long EventTimeOf(Row row)
+    {
+        if (Source.TimestampField is not { } field)
+        {
+            return row.Timestamp;
+        }
+
+        var value = row.Schema.TryGetSlot(field, out var slot) ? row[slot] : Value.Null;
+        switch (value.Kind)
+        {
+            case ValueKind.Integer:
+                return value.AsInteger;
+            case ValueKind.Float when double.IsFinite(value.AsDouble):
+                return (long)value.AsDouble;
+            case ValueKind.Datetime:
+                return value.AsDatetimeMs;
+            case ValueKind.String when ParseTime(value.AsString) is { } parsed:
+                return parsed;
+            case ValueKind.Null:
+                throw new EvaluationException($"the event has no time: its TIMESTAMP column `{field}` is missing or null");
+            default:
+                throw new EvaluationException($"cannot read {value.Describe()} in TIMESTAMP column `{field}` as an event time");
+        }
+    }
+
+    private long? ParseTime(string text)
+    {
+        var styles = System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal;
+        var parsed = timestampFormat is { } format
+            ? DateTimeOffset.TryParseExact(text, format, System.Globalization.CultureInfo.InvariantCulture, styles, out var exact) ? exact : (DateTimeOffset?)null
+            : DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, styles, out var any) ? any : null;
+        return parsed?.ToUnixTimeMilliseconds();
+    }
+
+    /// <summary>
+    /// eKuiper's <c>TIMESTAMP_FORMAT</c> (Java-style: <c>YYYY-MM-dd HH:mm:ss.SSS</c>) as a .NET format: <c>Y</c> and
+    /// <c>D</c> for year and day, <c>S</c> for fractions of a second, <c>a</c> for AM/PM, <c>Z</c> for an offset.
+    /// </summary>
+    internal static string? DotNetTimeFormat(string? format) => format is null ? null : System.Text.RegularExpressions.Regex.Replace(
+        format,
+        "Y+|D+|S+|a|Z+|X+",
+        m => m.Value[0] switch
+        {
+            'Y' => new string('y', m.Length),
+            'D' => new string('d', m.Length),
+            'S' => new string('f', m.Length),
+            'a' => "tt",
+            _ => "zzz",
+        },
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>The column that carries an event's metadata with <c>sendMetaToSink</c>.</summary>
     public const string MetaColumn = "__meta";

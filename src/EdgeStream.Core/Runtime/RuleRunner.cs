@@ -100,12 +100,14 @@ internal sealed class NopSink(OperatorMetrics metrics) : IRuleSink
 /// <summary>Counters of one logical operator, with eKuiper's metric names.</summary>
 /// <param name="prefix">The metric names' prefix, e.g. <c>op_2_filter_0_</c>.</param>
 /// <param name="hasLatency">Whether it reports <c>process_latency_us</c> (operators do; sources and sinks do not).</param>
-internal sealed class OperatorMetrics(string prefix, bool hasLatency = false)
+/// <param name="dropName">The name of a count of rows the operator refused (the watermark's <c>late_total</c>), or null.</param>
+internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, string? dropName = null)
 {
     public long In;
     public long Out;
     public long Exceptions;
     public long LatencyUs;
+    public long Dropped;
 
     public string Prefix { get; } = prefix;
 
@@ -116,13 +118,15 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false)
     /// </summary>
     public bool Shared { get; set; }
 
-    public void Reset() => (In, Out, Exceptions, LatencyUs) = (0, 0, 0, 0);
+    public void Reset() => (In, Out, Exceptions, LatencyUs, Dropped) = (0, 0, 0, 0, 0);
 
     public void AddIn(long n = 1) => Add(ref In, n);
 
     public void AddOut(long n = 1) => Add(ref Out, n);
 
     public void AddException() => Add(ref Exceptions, 1);
+
+    public void AddDropped() => Add(ref Dropped, 1);
 
     private void Add(ref long counter, long n)
     {
@@ -144,6 +148,11 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false)
         if (hasLatency)
         {
             metrics[Prefix + "process_latency_us"] = Interlocked.Read(ref LatencyUs);
+        }
+
+        if (dropName is not null)
+        {
+            metrics[Prefix + dropName] = Interlocked.Read(ref Dropped);
         }
     }
 }
@@ -175,17 +184,22 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
     private readonly OperatorMetrics? havingMetrics;
+    private readonly OperatorMetrics? orderMetrics;
     private readonly OperatorMetrics? aggregateMetrics;
     private readonly OperatorMetrics? windowFilterMetrics;
-    private readonly List<Row> windowRows = [];
+    private readonly OperatorMetrics? watermarkMetrics;
 
-    // Rows of a tumbling/hopping window with the time they count at: their arrival, or, for a row published before
-    // a tick but queued after it (it waited for buffer room), the end of the last window cut, so it is never lost.
-    private readonly List<(Row Row, long At)> timedRows = [];
-    private long lastWindowEnd;
-    private readonly Lock tickGate = new();
+    // The window's state and, under event time, the watermark's reorder buffer: both belong to the one processing task.
+    private WindowOperator? window;
+    private Watermark? watermark;
+    private readonly List<WindowFiring> fired = [];
+    private readonly long idleTimeout;
+    private long idleBase;
+
+    // One timer, re-armed to the window's next deadline (or the watermark's idle check); it only queues a tick.
+    private readonly Lock timerGate = new();
     private ITimer? windowTimer;
-    private long nextWindowEnd;
+    private long armedAt = long.MaxValue;
     private Task? loop;
     private long recordsIn;
     private long recordsOut;
@@ -240,10 +254,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         OperatorMetrics? Metrics(string key, bool shared = false) =>
             prefixes.TryGetValue(key, out var prefix) ? new OperatorMetrics(prefix, hasLatency: true) { Shared = shared } : null;
         filterMetrics = Metrics("filter", atomic);
+        watermarkMetrics = prefixes.TryGetValue("watermark", out var watermarkPrefix) ? new OperatorMetrics(watermarkPrefix, hasLatency: true, dropName: "late_total") : null;
+        idleTimeout = options.WatermarkIdleTimeout is { } idle ? Math.Max(1, (long)idle.TotalMilliseconds) : 0;
         windowFilterMetrics = Metrics("windowFilter");
         windowMetrics = Metrics("window");
         aggregateMetrics = Metrics("aggregate");
         havingMetrics = Metrics("having");
+        orderMetrics = Metrics("order");
         projectMetrics = Metrics("project", atomic)!;
         foreach (var sink in sinks)
         {
@@ -268,12 +285,23 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
-        if (plan.Window is { FiltersAfter: false } window)
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (plan.Window is { } shape)
         {
-            // The timer only enqueues a tick: the window is cut by the processing task, in order with the events.
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            nextWindowEnd = window.FirstEnd(now);
-            windowTimer = time.CreateTimer(_ => Tick(window), null, TimeSpan.FromMilliseconds(nextWindowEnd - now), TimeSpan.FromMilliseconds(window.Interval));
+            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime);
+        }
+
+        if (plan.EventTime)
+        {
+            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds);
+            idleBase = now;
+        }
+
+        if ((window is not null && !plan.EventTime) || (plan.EventTime && idleTimeout > 0))
+        {
+            // The timer only enqueues a tick: windows are cut by the processing task, in order with the events.
+            windowTimer = time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Arm();
         }
 
         // A window's state belongs to one task, so windowed rules run one whatever their concurrency.
@@ -289,15 +317,45 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// Stops taking events, finishes those already taken, and returns when the loop has ended. If
     /// <paramref name="cancellationToken"/> fires first (a sink that no longer takes results), the rest is abandoned.
     /// </summary>
-    /// <summary>A window timer fired: queue the cut of the window that ends now (ticks skip the row gate; they carry no rows).</summary>
-    private void Tick(WindowPlan window)
+    /// <summary>
+    /// Sets the timer to the next deadline: the window's next boundary under processing time, the watermark's idle
+    /// check under event time. Rows fire due boundaries themselves (by their time), so the timer only matters when
+    /// no row comes.
+    /// </summary>
+    private void Arm()
     {
-        // Under a lock: overlapping timer callbacks must queue their ends in order.
-        lock (tickGate)
+        if (windowTimer is not { } timer)
         {
-            var end = nextWindowEnd;
-            nextWindowEnd += window.Interval;
-            input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = end });
+            return;
+        }
+
+        var deadline = plan.EventTime ? idleBase + idleTimeout : window!.NextDeadline;
+        lock (timerGate)
+        {
+            if (deadline == armedAt)
+            {
+                return;
+            }
+
+            armedAt = deadline;
+            var due = deadline == long.MaxValue
+                ? Timeout.InfiniteTimeSpan
+                : TimeSpan.FromMilliseconds(Math.Max(0, deadline - time.GetUtcNow().ToUnixTimeMilliseconds()));
+            timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>The timer fired: queue a tick for its deadline (ticks skip the row gate; they carry no rows).</summary>
+    private void OnTimer()
+    {
+        lock (timerGate)
+        {
+            var at = armedAt;
+            armedAt = long.MaxValue; // the processing task re-arms once it has handled the tick
+            if (at != long.MaxValue)
+            {
+                input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = at });
+            }
         }
     }
 
@@ -377,6 +435,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         windowMetrics?.AddTo(metrics);
         aggregateMetrics?.AddTo(metrics);
         havingMetrics?.AddTo(metrics);
+        orderMetrics?.AddTo(metrics);
+        watermarkMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
         foreach (var sink in sinks)
         {
@@ -470,7 +530,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 current = message;
                 if (message.TickAt != 0)
                 {
-                    await EmitWindowAsync(message.TickAt, context).ConfigureAwait(false);
+                    await OnTickAsync(message.TickAt, context).ConfigureAwait(false);
                     current = null;
                     continue;
                 }
@@ -505,7 +565,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
 
                 // Rows held by an open window were taken and never emitted: they are kept where they can be replayed.
-                foreach (var held in windowRows.Concat(timedRows.Select(t => t.Row)))
+                foreach (var held in (window?.Held ?? []).Concat(watermark?.Held ?? []))
                 {
                     await DeadLetterAsync($"not processed: the rule failed ({e.Message})", Value.From(ToObject(held))).ConfigureAwait(false);
                 }
@@ -569,6 +629,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         // Latency is sampled (every 16th message, and the first): reading the clock costs more than a simple filter.
         var started = (Count(ref messages, 1) & 15) == 1 ? time.GetTimestamp() : 0;
+        if (window is { } due && watermark is null && message.ArrivedAt != 0)
+        {
+            // Processing time: what is due by this message's arrival fires first, even when it does not decode.
+            fired.Clear();
+            due.Advance(message.ArrivedAt, fired);
+            await EmitFiredAsync(context).ConfigureAwait(false);
+        }
+
         decoded.Clear();
         plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
         foreach (var result in decoded)
@@ -629,58 +697,111 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessRowAsync(Row row, EvalContext context, long started)
     {
+        if (watermark is { } gate)
+        {
+            await OfferAsync(gate, row, context, started).ConfigureAwait(false);
+            return;
+        }
+
+        await ProcessTimedRowAsync(row, row.Timestamp, context, started).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Event time: the row waits in the watermark's buffer (or is refused as late: counted and dead-lettered); rows the
+    /// watermark has passed go on in event-time order, and the window fires what the watermark closed.
+    /// </summary>
+    private async ValueTask OfferAsync(Watermark gate, Row row, EvalContext context, long started)
+    {
+        var metrics = watermarkMetrics!;
+        metrics.AddIn();
+        long at;
+        try
+        {
+            at = plan.EventTimeOf(row);
+        }
+        catch (EvaluationException e)
+        {
+            metrics.AddException();
+            await ReportAsync("run Watermark error: " + e.Message).ConfigureAwait(false);
+            await DeadLetterAsync(e.Message, Value.From(ToObject(row))).ConfigureAwait(false);
+            return;
+        }
+
+        row.Timestamp = at;
+        if (!gate.Offer(row, at))
+        {
+            metrics.AddDropped();
+            var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"late event: event time {at} is before the watermark {gate.Current}");
+            Diagnostics.Log.EventRejected(logger, id, reason);
+            await DeadLetterAsync(reason, Value.From(ToObject(row))).ConfigureAwait(false);
+            return;
+        }
+
+        idleBase = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await ReleaseAsync(gate, context, started).ConfigureAwait(false);
+        Arm();
+    }
+
+    /// <summary>Passes on every row the watermark has reached, then lets the window fire up to the watermark.</summary>
+    private async ValueTask ReleaseAsync(Watermark gate, EvalContext context, long started)
+    {
+        while (gate.TryRelease(out var released, out var at))
+        {
+            watermarkMetrics!.AddOut();
+            await ProcessTimedRowAsync(released, at, context, started).ConfigureAwait(false);
+        }
+
+        if (window is { } open)
+        {
+            fired.Clear();
+            open.Advance(gate.Current, fired);
+            await EmitFiredAsync(context).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A timer tick: under processing time the window fires what is due; under event time, a source quiet for the
+    /// idle timeout moves the watermark on by the time that passed.
+    /// </summary>
+    private async ValueTask OnTickAsync(long at, EvalContext context)
+    {
+        if (watermark is { } gate)
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (gate.Current != long.MinValue && now - idleBase >= idleTimeout && gate.AdvanceIdle(gate.Current + (now - idleBase)))
+            {
+                idleBase = now;
+                await ReleaseAsync(gate, context, 0).ConfigureAwait(false);
+            }
+            else if (gate.Current == long.MinValue)
+            {
+                idleBase = now; // nothing to move yet: check again after another quiet period
+            }
+        }
+        else if (window is { } open)
+        {
+            fired.Clear();
+            open.Advance(at, fired);
+            await EmitFiredAsync(context).ConfigureAwait(false);
+        }
+
+        Arm();
+    }
+
+    /// <summary>A row at its time (arrival, or event time once the watermark released it): WHERE, the window, or the projection.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ProcessTimedRowAsync(Row row, long at, EvalContext context, long started)
+    {
+        if (window is { } due && watermark is null)
+        {
+            // Processing time: what is due by this row's arrival fires first, whether or not the row enters the window.
+            fired.Clear();
+            due.Advance(at, fired);
+            await EmitFiredAsync(context).ConfigureAwait(false);
+        }
+
         context.SetRow(row);
-        if (plan.Window is { IsCount: true } countWindow)
-        {
-            // A count window takes every row; WHERE runs on its rows when it fires.
-            if (await EntersWindowAsync(context).ConfigureAwait(false))
-            {
-                windowMetrics!.AddIn();
-                windowRows.Add(row);
-                if (windowRows.Count >= countWindow.Size)
-                {
-                    var rows = windowRows.ToList();
-                    windowRows.Clear();
-
-                    // It ends when its last row arrived (the clock at emission, in eKuiper; the arrival time keeps it exact).
-                    await EmitFilteredWindowAsync(rows, rows[0].Timestamp, rows[^1].Timestamp, context).ConfigureAwait(false);
-                }
-            }
-
-            return;
-        }
-
-        if (plan.Window is { IsSliding: true } sliding)
-        {
-            // A sliding window: a row that meets OVER (WHEN …) fires it over the length before it, itself included.
-            if (await EntersWindowAsync(context).ConfigureAwait(false))
-            {
-                windowMetrics!.AddIn();
-                var now = row.Timestamp;
-                windowRows.Add(row);
-                windowRows.RemoveAll(r => r.Timestamp < now - sliding.Length);
-                bool fires;
-                try
-                {
-                    context.SetRow(row);
-                    fires = plan.SlidingTriggers(context);
-                }
-                catch (EvaluationException e)
-                {
-                    await ReportAsync("run Window Over error: " + e.Message).ConfigureAwait(false);
-                    return;
-                }
-
-                if (fires)
-                {
-                    await EmitFilteredWindowAsync(windowRows.ToList(), now - sliding.Length, now, context).ConfigureAwait(false);
-                }
-            }
-
-            return;
-        }
-
-        if (filterMetrics is { } filter)
+        if (filterMetrics is { } filter && !plan.FiltersAfterWindow)
         {
             filter.AddIn();
             bool pass;
@@ -704,14 +825,25 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             filter.AddOut();
         }
 
-        if (windowMetrics is { } windowed)
+        if (window is { } open)
         {
             if (await EntersWindowAsync(context).ConfigureAwait(false))
             {
-                windowed.AddIn();
-                timedRows.Add((row, Math.Max(row.Timestamp, lastWindowEnd)));
+                windowMetrics!.AddIn();
+                fired.Clear();
+                try
+                {
+                    open.Add(row, at, context, fired);
+                }
+                catch (EvaluationException e)
+                {
+                    await ReportAsync("run Window Over error: " + e.Message).ConfigureAwait(false);
+                }
+
+                await EmitFiredAsync(context).ConfigureAwait(false);
             }
 
+            Arm();
             return;
         }
 
@@ -728,16 +860,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return;
         }
 
+        // last_hit_time()/last_hit_count() read the hits before this row.
+        context.LastHitTime = at;
+        context.LastHitCount++;
         projectMetrics.AddOut();
         Latency(projectMetrics, started);
         await EmitAsync([result]).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Cuts the window ending at <paramref name="end"/>: its rows in arrival order (or ORDER BY), each projected, at
-    /// most LIMIT of them, as one emission — an empty one when no row fell in it. Rows no later window can hold are
-    /// forgotten.
-    /// </summary>
     /// <summary>The window's <c>FILTER (WHERE …)</c> for the current row; a failure is reported and keeps the row out.</summary>
     private async ValueTask<bool> EntersWindowAsync(EvalContext context)
     {
@@ -765,48 +895,64 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
-    /// <summary>A count or sliding window that fired: WHERE on its rows, then as any window.</summary>
+    /// <summary>Emits the windows that fired, in order (WHERE first where it runs after the window).</summary>
+    private async ValueTask EmitFiredAsync(EvalContext context)
+    {
+        if (fired.Count == 0)
+        {
+            return;
+        }
+
+        var firings = fired.ToArray();
+        fired.Clear();
+        foreach (var (rows, start, end) in firings)
+        {
+            windowMetrics!.AddOut();
+            if (plan.FiltersAfterWindow && filterMetrics is not null)
+            {
+                await EmitFilteredWindowAsync(rows, start, end, context).ConfigureAwait(false);
+            }
+            else
+            {
+                await EmitRowsAsync(rows, start, end, context).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A window whose WHERE runs after it: the rows that pass go on. As eKuiper, the filter counts windows, and a
+    /// window it leaves empty (or that was empty) sends nothing, not <c>[]</c>; a failure fails the window.
+    /// </summary>
     private async ValueTask EmitFilteredWindowAsync(List<Row> rows, long start, long end, EvalContext context)
     {
+        var filter = filterMetrics!;
+        filter.AddIn();
         var passed = new List<Row>(rows.Count);
-        foreach (var row in rows)
+        try
         {
-            context.SetRow(row);
-            filterMetrics?.AddIn();
-            try
+            foreach (var row in rows)
             {
+                context.SetRow(row);
                 if (plan.Filter(context))
                 {
-                    filterMetrics?.AddOut();
                     passed.Add(row);
                 }
             }
-            catch (EvaluationException e)
-            {
-                filterMetrics?.AddException();
-                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
-            }
         }
-
-        windowMetrics!.AddOut();
-        if (passed.Count == 0 && rows.Count > 0)
+        catch (EvaluationException e)
         {
-            return; // as eKuiper: a filter after the window that removes every row sends nothing, not []
+            filter.AddException();
+            await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+            return;
         }
 
-        await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
-    }
+        if (passed.Count == 0)
+        {
+            return;
+        }
 
-    private async ValueTask EmitWindowAsync(long end, EvalContext context)
-    {
-        var window = plan.Window!;
-        var start = end - window.Length;
-        var rows = timedRows.Where(r => r.At >= start && r.At < end).Select(r => r.Row).ToList();
-        var keepFrom = end + window.Interval - window.Length;
-        timedRows.RemoveAll(r => r.At < keepFrom);
-        lastWindowEnd = Math.Max(lastWindowEnd, end);
-        windowMetrics!.AddOut();
-        await EmitRowsAsync(rows, start, end, context).ConfigureAwait(false);
+        filter.AddOut();
+        await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
     }
 
     /// <summary>Projects a window's rows (per row, or per group) and emits them.</summary>
@@ -819,6 +965,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             var results = plan.Groups ? await ProjectGroupsAsync(rows, context).ConfigureAwait(false) : await ProjectRowsAsync(rows, context).ConfigureAwait(false);
             if (results is not null)
             {
+                if (plan.Groups && results.Count > 0)
+                {
+                    // last_agg_hit_time()/last_agg_hit_count() read the hits before this window.
+                    context.LastAggHitTime = end;
+                    context.LastAggHitCount++;
+                }
+
                 await EmitAsync(results).ConfigureAwait(false);
             }
         }
@@ -834,12 +987,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         if (plan.HasOrder)
         {
+            orderMetrics?.AddIn();
             try
             {
                 rows = plan.Sort(rows, context);
+                orderMetrics?.AddOut();
             }
             catch (EvaluationException e)
             {
+                orderMetrics?.AddException();
                 await ReportAsync("run Order By error: " + e.Message).ConfigureAwait(false);
                 return null;
             }
@@ -954,12 +1110,15 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         if (plan.HasOrder)
         {
+            orderMetrics?.AddIn();
             try
             {
                 kept = plan.SortBy(kept, k => k.Keys);
+                orderMetrics?.AddOut();
             }
             catch (EvaluationException e)
             {
+                orderMetrics?.AddException();
                 await ReportAsync("run Order By error: " + e.Message).ConfigureAwait(false);
                 return null;
             }

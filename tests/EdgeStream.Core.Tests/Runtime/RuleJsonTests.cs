@@ -18,7 +18,8 @@ public sealed class RuleJsonTests
             Assert.That(rule.Actions[0].Properties["topic"], Is.EqualTo("out"));
             Assert.That(rule.Actions[0].Properties["retain"], Is.EqualTo("true"), "non-string values keep their JSON text");
             Assert.That((rule.Options.SendError, rule.Options.SendNilField, rule.Options.BufferLength), Is.EqualTo((true, true, 16)));
-            Assert.That(rule.UnsupportedOptions, Is.EqualTo(new[] { "isEventTime", "qos" }));
+            Assert.That(rule.UnsupportedOptions, Is.EqualTo(new[] { "qos" }));
+            Assert.That(rule.Options.IsEventTime, Is.True);
         });
     }
 

@@ -1,0 +1,75 @@
+using EdgeStream.Abstractions;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>
+/// Event time's reorder buffer (eKuiper's watermark operator): rows wait here sorted by event time; the watermark is
+/// the greatest event time seen minus the late tolerance; a row older than the watermark is late and refused; rows at
+/// or before the watermark are released in event-time order (ties in arrival order).
+/// </summary>
+/// <remarks>
+/// eKuiper's watermark moves only when a row arrives, so the last rows wait until more data comes.
+/// <see cref="AdvanceIdle"/> lets the rule move it on the clock instead when the source has been quiet for a while
+/// (the rule option <c>watermarkIdleTimeout</c>), treating the quiet time as if event time had passed with it.
+/// </remarks>
+internal sealed class Watermark(long lateTolerance)
+{
+    private readonly PriorityQueue<Row, (long Time, long Order)> buffer = new();
+    private long order;
+    private long maxSeen = long.MinValue;
+
+    /// <summary>The current watermark (Unix ms); <see cref="long.MinValue"/> before the first row.</summary>
+    public long Current { get; private set; } = long.MinValue;
+
+    /// <summary>How many rows wait for the watermark.</summary>
+    public int Waiting => buffer.Count;
+
+    /// <summary>The rows waiting, in no particular order (dead-lettered if the rule fails).</summary>
+    public IEnumerable<Row> Held => buffer.UnorderedItems.Select(i => i.Element);
+
+    /// <summary>Takes a row with its event time; false when it is late (older than the watermark), and then it is not kept.</summary>
+    public bool Offer(Row row, long time)
+    {
+        if (time < Current)
+        {
+            return false;
+        }
+
+        buffer.Enqueue(row, (time, order++));
+        if (time > maxSeen)
+        {
+            maxSeen = time;
+            Current = Math.Max(Current, SaturatingSubtract(maxSeen, lateTolerance));
+        }
+
+        return true;
+    }
+
+    /// <summary>Moves the watermark to at least <paramref name="time"/> (an idle source's clock); false when it did not move.</summary>
+    public bool AdvanceIdle(long time)
+    {
+        if (time <= Current)
+        {
+            return false;
+        }
+
+        Current = time;
+        return true;
+    }
+
+    /// <summary>The next row at or before the watermark, with its event time.</summary>
+    public bool TryRelease(out Row row, out long time)
+    {
+        if (buffer.TryPeek(out var next, out var key) && key.Time <= Current)
+        {
+            buffer.Dequeue();
+            (row, time) = (next, key.Time);
+            return true;
+        }
+
+        (row, time) = (null!, 0);
+        return false;
+    }
+
+    private static long SaturatingSubtract(long value, long amount) => value < long.MinValue + amount ? long.MinValue : value - amount;
+}

@@ -1,0 +1,306 @@
+using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
+using EdgeStream.Sql.Ast;
+
+namespace EdgeStream.Runtime;
+
+/// <summary>One window that fired: its rows in the order they entered, and its bounds (Unix ms).</summary>
+internal readonly record struct WindowFiring(List<Row> Rows, long Start, long End);
+
+/// <summary>
+/// The state of one rule's window, driven by a clock it does not read: each row comes with its time (arrival under
+/// processing time, event time under event time), and <see cref="Advance"/> says how far time has got (a timer tick,
+/// or the watermark). Every boundary due at or before a row's time fires before the row is taken, so results do not
+/// depend on when a timer callback happens to run. Windows that fire are appended to a list the caller emits.
+/// </summary>
+internal abstract class WindowOperator
+{
+    /// <summary>Fires what is due at or before <paramref name="time"/>, then takes <paramref name="row"/> (the context's current row).</summary>
+    /// <exception cref="EvaluationException">A trigger condition failed on this row; the row is kept, what fired before is in <paramref name="fired"/>.</exception>
+    public abstract void Add(Row row, long time, EvalContext context, List<WindowFiring> fired);
+
+    /// <summary>Time has reached <paramref name="now"/>: fires every boundary at or before it, in time order.</summary>
+    public abstract void Advance(long now, List<WindowFiring> fired);
+
+    /// <summary>When the next boundary is due (a timer should fire then); <see cref="long.MaxValue"/> for none.</summary>
+    public virtual long NextDeadline => long.MaxValue;
+
+    /// <summary>The rows held for windows that have not fired (dead-lettered if the rule fails).</summary>
+    public abstract IEnumerable<Row> Held { get; }
+
+    /// <summary>The operator for a statement's window.</summary>
+    /// <param name="window">The window.</param>
+    /// <param name="trigger">A sliding window's <c>OVER (WHEN …)</c> on the context's row; true for every row without one.</param>
+    /// <param name="start">When the rule started (processing time aligns its first boundary after it).</param>
+    /// <param name="eventTime">Whether times are event times: the first boundary then follows the first row.</param>
+    public static WindowOperator Create(WindowPlan window, Func<EvalContext, bool> trigger, long start, bool eventTime) => window.Kind switch
+    {
+        WindowKind.Count => new CountWindowOperator(window),
+        WindowKind.Sliding => new SlidingWindowOperator(window, trigger),
+        WindowKind.Session => new SessionWindowOperator(window, eventTime ? null : start),
+        _ => new TimeWindowOperator(window, eventTime ? null : start),
+    };
+
+    /// <summary>The rows of <paramref name="rows"/> whose time lies in [from, to) (or [from, to] when <paramref name="inclusive"/>).</summary>
+    protected static List<Row> Between(List<(Row Row, long At)> rows, long from, long to, bool inclusive = false)
+    {
+        var result = new List<Row>();
+        foreach (var (row, at) in rows)
+        {
+            if (at >= from && (at < to || (inclusive && at == to)))
+            {
+                result.Add(row);
+            }
+        }
+
+        return result;
+    }
+}
+
+/// <summary>
+/// Tumbling and hopping windows: rows with <c>start &lt;= time &lt; end</c> belong to the window ending at <c>end</c>.
+/// Under processing time the first boundary is the aligned one after the rule started; under event time, the aligned
+/// one after the first row, and that first window starts at the first row (as eKuiper reports it).
+/// </summary>
+internal sealed class TimeWindowOperator : WindowOperator
+{
+    private readonly WindowPlan window;
+    private readonly List<(Row Row, long At)> rows = [];
+    private long nextEnd;
+    private long lastEnd = long.MinValue;
+    private long? firstRow;
+
+    public TimeWindowOperator(WindowPlan window, long? start)
+    {
+        this.window = window;
+        nextEnd = start is { } at ? window.FirstEnd(at) : long.MinValue;
+    }
+
+    public override long NextDeadline => nextEnd == long.MinValue ? long.MaxValue : nextEnd;
+
+    public override IEnumerable<Row> Held => rows.Select(r => r.Row);
+
+    public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
+    {
+        if (nextEnd == long.MinValue)
+        {
+            nextEnd = window.FirstEnd(time);
+            firstRow = time;
+        }
+
+        Advance(time, fired);
+
+        // A row that reached the window after the boundary it arrived before had fired (it waited for buffer room)
+        // counts in the next window: it is late, never lost.
+        rows.Add((row, Math.Max(time, lastEnd)));
+    }
+
+    public override void Advance(long now, List<WindowFiring> fired)
+    {
+        while (nextEnd != long.MinValue && nextEnd <= now)
+        {
+            var end = nextEnd;
+            var start = window.StartOf(end);
+            var reported = start;
+            if (firstRow is { } first)
+            {
+                // eKuiper's event-time windows start the first window at its first row (a hopping one, a hop before it).
+                reported = Math.Max(start, first - Math.Max(0, window.Length - window.Interval));
+                firstRow = null;
+            }
+
+            fired.Add(new WindowFiring(Between(rows, start, end), reported, end));
+            lastEnd = end;
+            nextEnd = window.NextEnd(end);
+            var keepFrom = window.StartOf(nextEnd);
+            rows.RemoveAll(r => r.At < keepFrom);
+        }
+    }
+}
+
+/// <summary>
+/// A sliding window: a row that meets <c>OVER (WHEN …)</c> (every row without one) fires the window of the
+/// <see cref="WindowPlan.Length"/> before it, itself included; with a delay <c>D</c>, the trigger at <c>t</c> fires at
+/// <c>t + D</c> over <c>(t - length, t + D]</c>. <c>last_hit_time()</c> in the condition is the previous trigger's time.
+/// </summary>
+internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext, bool> trigger) : WindowOperator
+{
+    private readonly List<(Row Row, long At)> rows = [];
+    private readonly Queue<long> pending = new();
+    private long lastTrigger;
+    private int dropped;
+
+    public override long NextDeadline => pending.TryPeek(out var t) ? t + window.Delay : long.MaxValue;
+
+    public override IEnumerable<Row> Held => rows.Skip(dropped).Select(r => r.Row);
+
+    public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
+    {
+        Advance(time, fired);
+        rows.Add((row, time));
+        Prune(pending.TryPeek(out var oldest) ? Math.Min(oldest, time) : time);
+        context.LastHitTime = lastTrigger;
+        if (!trigger(context))
+        {
+            return;
+        }
+
+        lastTrigger = time;
+        if (window.Delay == 0)
+        {
+            fired.Add(new WindowFiring(Live(time - window.Length, time, inclusiveStart: true), time - window.Length, time));
+        }
+        else
+        {
+            pending.Enqueue(time);
+        }
+    }
+
+    public override void Advance(long now, List<WindowFiring> fired)
+    {
+        while (pending.TryPeek(out var t) && t + window.Delay <= now)
+        {
+            pending.Dequeue();
+            fired.Add(new WindowFiring(Live(t - window.Length, t + window.Delay, inclusiveStart: false), t - window.Length, t + window.Delay));
+        }
+    }
+
+    /// <summary>The rows held in the range (its end included).</summary>
+    private List<Row> Live(long from, long to, bool inclusiveStart)
+    {
+        var result = new List<Row>();
+        for (var i = dropped; i < rows.Count; i++)
+        {
+            var at = rows[i].At;
+            if ((at > from || (inclusiveStart && at == from)) && at <= to)
+            {
+                result.Add(rows[i].Row);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Forgets rows no pending or future trigger can reach, in amortised constant time per row.</summary>
+    private void Prune(long oldestTrigger)
+    {
+        var keepFrom = oldestTrigger - window.Length;
+        while (dropped < rows.Count && rows[dropped].At < keepFrom)
+        {
+            rows[dropped++] = default;
+        }
+
+        if (dropped > 64 && dropped * 2 > rows.Count)
+        {
+            rows.RemoveRange(0, dropped);
+            dropped = 0;
+        }
+    }
+}
+
+/// <summary>
+/// A session window <c>SESSIONWINDOW(unit, maxLength, timeout)</c>: the first row opens a session and every row
+/// restarts its timeout; when the timeout passes, the session's rows fire with the timeout as their end. An aligned
+/// tick every max length also closes a session whose first row is at least max length old. A session opened after a
+/// timeout starts at its first row; one that follows a close at a tick starts at that tick (as eKuiper reports it).
+/// </summary>
+internal sealed class SessionWindowOperator : WindowOperator
+{
+    private readonly WindowPlan window;
+    private readonly List<(Row Row, long At)> rows = [];
+    private long nextTick;
+    private long timeoutAt = long.MaxValue;
+    private long? sessionStart;
+
+    public SessionWindowOperator(WindowPlan window, long? start)
+    {
+        this.window = window;
+        nextTick = start is { } at ? window.FirstEnd(at) : long.MinValue;
+    }
+
+    public override long NextDeadline => Math.Min(timeoutAt, nextTick == long.MinValue ? long.MaxValue : nextTick);
+
+    public override IEnumerable<Row> Held => rows.Select(r => r.Row);
+
+    public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
+    {
+        if (nextTick == long.MinValue)
+        {
+            nextTick = window.FirstEnd(time);
+        }
+
+        Advance(time, fired);
+        sessionStart ??= time;
+        rows.Add((row, time));
+        timeoutAt = time + window.Timeout;
+    }
+
+    public override void Advance(long now, List<WindowFiring> fired)
+    {
+        while (true)
+        {
+            var tick = nextTick == long.MinValue ? long.MaxValue : nextTick;
+            if (Math.Min(timeoutAt, tick) > now)
+            {
+                return;
+            }
+
+            if (timeoutAt <= tick)
+            {
+                if (rows.Count > 0)
+                {
+                    fired.Add(new WindowFiring(rows.Select(r => r.Row).ToList(), sessionStart ?? rows[0].At, timeoutAt));
+                    rows.Clear();
+                }
+
+                sessionStart = null;
+                timeoutAt = long.MaxValue;
+                continue;
+            }
+
+            nextTick = window.NextEnd(tick);
+            if (rows.Count > 0 && rows[0].At <= tick - window.Length)
+            {
+                fired.Add(new WindowFiring(rows.Select(r => r.Row).ToList(), sessionStart ?? rows[0].At, tick));
+                rows.Clear();
+                sessionStart = tick;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// <c>COUNTWINDOW(n)</c> fires with every n-th row and starts again; <c>COUNTWINDOW(n, m)</c> fires every m rows with
+/// the last n, once n have arrived. A window ends when its last row arrived.
+/// </summary>
+internal sealed class CountWindowOperator(WindowPlan window) : WindowOperator
+{
+    private readonly Queue<(Row Row, long At)> rows = new();
+    private long seen;
+
+    public override IEnumerable<Row> Held => rows.Select(r => r.Row);
+
+    public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
+    {
+        rows.Enqueue((row, time));
+        seen++;
+        if (rows.Count > window.Size)
+        {
+            rows.Dequeue();
+        }
+
+        if (seen % window.Hop == 0 && rows.Count >= window.Size)
+        {
+            var list = rows.Select(r => r.Row).ToList();
+            fired.Add(new WindowFiring(list, rows.Peek().At, time));
+            if (window.Hop >= window.Size)
+            {
+                rows.Clear();
+            }
+        }
+    }
+
+    public override void Advance(long now, List<WindowFiring> fired)
+    {
+    }
+}
