@@ -535,6 +535,21 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         var format = ResolveFormat(stream, select.From.Span);
         var (input, shared) = ResolveInput(stream, format);
+        foreach (var joined in bound.Sources.Skip(1))
+        {
+            // A joined stream is read from the bus (PublishAsync, memory topics); its own sources are not started yet.
+            var joinedType = joined.Definition.Option("TYPE");
+            var readsItself = joined.Definition.Shared
+                || string.Equals(joinedType, "file", StringComparison.OrdinalIgnoreCase)
+                || (joinedType is not null && sourceTypes.ContainsKey(joinedType));
+            var joinedFormat = joined.Definition.Option("FORMAT");
+            if (readsItself || (joinedFormat is not null && !joinedFormat.Equals("json", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw BindError.At(joined.Ref.Span, SqlErrorCode.InvalidUse,
+                    $"joined stream `{joined.Definition.Name}` must be a JSON stream fed through the engine (PublishAsync or a memory topic); joining a stream with its own source (TYPE `{joinedType}`, SHARED) or FORMAT `{joinedFormat}` is not supported yet");
+            }
+        }
+
         var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder, rule.Options.IsEventTime, timeZone);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {

@@ -11,6 +11,12 @@ internal sealed class Row(RowSchema schema, Value[] values, long timestamp = 0)
     /// <summary>Event or arrival time, Unix milliseconds.</summary>
     public long Timestamp { get; set; } = timestamp;
 
+    /// <summary>Which source of a join rule it came from (0: the FROM stream, i: the i-th joined one).</summary>
+    public int Source { get; set; }
+
+    /// <summary>A joined combination: one row (or null) per source of the rule; null for a plain row.</summary>
+    public Row?[]? Joined { get; init; }
+
     /// <summary>Source metadata (<c>meta(topic)</c>…), or null.</summary>
     public ValueObject? Meta { get; set; }
 

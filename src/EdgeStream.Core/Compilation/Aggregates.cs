@@ -27,7 +27,7 @@ internal static class Aggregates
         {
             var group = ctx.Group ?? throw new EvaluationException($"aggregate function `{name}` needs a window");
             var values = new Value[group.Count];
-            var current = ctx.Rows[0];
+            var current = (Row?[])ctx.Rows.Clone();
             var settings = options.Length == 0 ? [] : options.Select(o => o(ctx)).ToArray();
             var wasInAggregate = ctx.InAggregate;
             ctx.InAggregate = true;
@@ -42,10 +42,7 @@ internal static class Aggregates
             finally
             {
                 ctx.InAggregate = wasInAggregate;
-                if (current is not null)
-                {
-                    ctx.SetRow(current);
-                }
+                ctx.SetParts(current);
             }
 
             if (user is not null)
@@ -253,7 +250,7 @@ internal static class Aggregates
         "window_start" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowStart),
         "window_end" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
         "window_trigger" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
-        "event_time" => ctx => ctx.Group is not null && !ctx.InAggregate ? Value.From(ctx.WindowEnd) : ctx.Rows[0] is { } row ? Value.From(row.Timestamp) : Value.Null,
+        "event_time" => ctx => ctx.Group is not null && !ctx.InAggregate ? Value.From(ctx.WindowEnd) : Array.Find(ctx.Rows, r => r is not null) is { } row ? Value.From(row.Timestamp) : Value.Null,
         "last_hit_time" => ctx => Value.From(ctx.LastHitTime),
         "last_hit_count" => ctx => Value.From(ctx.LastHitCount),
         "last_agg_hit_time" => ctx => Value.From(ctx.LastAggHitTime),

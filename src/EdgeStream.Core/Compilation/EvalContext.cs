@@ -55,10 +55,29 @@ internal sealed class EvalContext
 
     internal void SetAliasEvaluators(Evaluator[] evaluators) => aliasEvaluators = evaluators;
 
-    /// <summary>Makes <paramref name="row"/> the current row of a single-source query and forgets alias values.</summary>
+    /// <summary>Makes <paramref name="row"/> (a plain row of its source, or a joined combination) current and forgets alias values.</summary>
     public void SetRow(Row row)
     {
-        Rows[0] = row;
+        if (row.Joined is { } parts)
+        {
+            SetParts(parts);
+            return;
+        }
+
+        if (Rows.Length > 1)
+        {
+            // A row of one stream of a join: the others are absent.
+            Array.Clear(Rows);
+        }
+
+        Rows[row.Source] = row;
+        Array.Clear(aliasState);
+    }
+
+    /// <summary>Makes a joined combination (one row or null per source) current and forgets alias values.</summary>
+    public void SetParts(Row?[] parts)
+    {
+        parts.CopyTo(Rows, 0);
         Array.Clear(aliasState);
     }
 

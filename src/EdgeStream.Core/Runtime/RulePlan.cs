@@ -21,11 +21,14 @@ internal sealed class RulePlan
     private readonly Evaluator? windowFilter;
     private readonly Evaluator? slidingTrigger;
     private readonly string? timestampFormat;
+    private readonly (JoinKind Kind, Evaluator? On)[] joins;
 
-    private RulePlan(BoundSelect bound, RowDecoder decoder, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone)
+    private RulePlan(BoundSelect bound, RowDecoder[] decoders, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone)
     {
         this.bound = bound;
-        Decoder = decoder;
+        Decoders = decoders;
+        Decoder = decoders[0];
+        joins = bound.Statement.Joins.Select(j => (j.Kind, j.On is null ? null : compiler.Compile(j.On))).ToArray();
         Compiler = compiler;
         EventTime = eventTime;
         timestampFormat = DotNetTimeFormat(bound.Sources[0].Definition.Option("TIMESTAMP_FORMAT"));
@@ -47,7 +50,92 @@ internal sealed class RulePlan
         compiler.CompileFields();
     }
 
+    /// <summary>The decoder of the first stream.</summary>
     public RowDecoder Decoder { get; }
+
+    /// <summary>The decoder of each source, in FROM/JOIN order.</summary>
+    public IReadOnlyList<RowDecoder> Decoders { get; }
+
+    /// <summary>Whether the statement joins streams (inside its window).</summary>
+    public bool HasJoins => joins.Length > 0;
+
+    /// <summary>
+    /// Joins a window's rows (each tagged with its source), left to right as written: for each combination so far,
+    /// in arrival order, each row of the next source that meets <c>ON</c> (in arrival order). LEFT keeps a
+    /// combination without a match (the source null), RIGHT keeps a row without one, FULL both, CROSS pairs all.
+    /// Each result is a row that carries its parts (<see cref="Row.Joined"/>).
+    /// </summary>
+    /// <exception cref="EvaluationException"><c>ON</c> failed on a combination.</exception>
+    public List<Row> Join(List<Row> rows, EvalContext context)
+    {
+        var sources = bound.Sources.Count;
+        var current = new List<Row?[]>();
+        foreach (var row in rows)
+        {
+            if (row.Source == 0)
+            {
+                var parts = new Row?[sources];
+                parts[0] = row;
+                current.Add(parts);
+            }
+        }
+
+        for (var j = 0; j < joins.Length; j++)
+        {
+            var source = j + 1;
+            var (kind, on) = joins[j];
+            var right = rows.Where(r => r.Source == source).ToList();
+            var matchedRight = new bool[right.Count];
+            var next = new List<Row?[]>();
+            foreach (var left in current)
+            {
+                var matched = false;
+                for (var r = 0; r < right.Count; r++)
+                {
+                    var parts = (Row?[])left.Clone();
+                    parts[source] = right[r];
+                    if (kind != JoinKind.Cross && on is not null)
+                    {
+                        context.SetParts(parts);
+                        if (!Operators.IsTrue(on(context)))
+                        {
+                            continue;
+                        }
+                    }
+
+                    matched = true;
+                    matchedRight[r] = true;
+                    next.Add(parts);
+                }
+
+                if (!matched && kind is JoinKind.Left or JoinKind.Full)
+                {
+                    next.Add(left);
+                }
+            }
+
+            if (kind is JoinKind.Right or JoinKind.Full)
+            {
+                for (var r = 0; r < right.Count; r++)
+                {
+                    if (!matchedRight[r])
+                    {
+                        var parts = new Row?[sources];
+                        parts[source] = right[r];
+                        next.Add(parts);
+                    }
+                }
+            }
+
+            current = next;
+        }
+
+        return current.Select(parts =>
+        {
+            var first = parts.First(p => p is not null)!;
+            return new Row(first.Schema, [], first.Timestamp) { Joined = parts };
+        }).ToList();
+    }
 
     /// <summary>
     /// The metric prefix of each logical operator, numbered in eKuiper's plan order from 2: WHERE before tumbling and hopping
@@ -61,9 +149,10 @@ internal sealed class RulePlan
         var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
         var op = 2;
         void Add(string key, string name) => prefixes[key] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op++}_{name}_0_");
+        op += bound.Sources.Count - 1; // eKuiper numbers each further source's decoder
         if (EventTime)
         {
-            op++; // eKuiper's event-time plan has one more operator before its watermark
+            op += bound.Sources.Count; // eKuiper's event-time plan has one more operator per source before its watermark
             Add("watermark", "watermark");
         }
 
@@ -76,6 +165,11 @@ internal sealed class RulePlan
             }
 
             Add("window", "window");
+        }
+
+        if (HasJoins)
+        {
+            Add("join", "join");
         }
 
         if (HasFilter)
@@ -119,7 +213,7 @@ internal sealed class RulePlan
     public bool EventTime { get; }
 
     /// <summary>Whether WHERE runs on a window's rows when it fires (count, sliding and state windows, and event time).</summary>
-    public bool FiltersAfterWindow => Window?.FiltersAfter(EventTime) ?? false;
+    public bool FiltersAfterWindow => Window is { } window && (window.FiltersAfter(EventTime) || HasJoins);
 
     /// <summary>
     /// Whether a window's rows become groups, one result row each (the query aggregates or has GROUP BY keys),
@@ -161,6 +255,9 @@ internal sealed class RulePlan
     /// <summary>Whether the current row triggers a sliding window (its <c>OVER (WHEN …)</c>; every row without one).</summary>
     /// <exception cref="EvaluationException">The condition failed on this row.</exception>
     public bool SlidingTriggers(EvalContext context) => slidingTrigger is null || Operators.IsTrue(slidingTrigger(context));
+
+    /// <summary>Whether the statement has HAVING.</summary>
+    public bool HasHaving => having is not null;
 
     /// <summary>Whether the current group passes HAVING.</summary>
     /// <exception cref="EvaluationException">HAVING failed on this group.</exception>
@@ -287,6 +384,9 @@ internal sealed class RulePlan
 
     public StreamDefinition Source => bound.Sources[0].Definition;
 
+    /// <summary>The streams joined to the first one, in JOIN order.</summary>
+    public IEnumerable<StreamDefinition> JoinedStreams => bound.Sources.Skip(1).Select(s => s.Definition);
+
     public SelectStatement Statement => bound.Statement;
 
     /// <param name="bound">The bound statement.</param>
@@ -303,7 +403,9 @@ internal sealed class RulePlan
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
         Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
         Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
-        Reject(statement.Joins.IsEmpty ? null : statement.Joins[0].Span, "joins are not implemented yet");
+        Reject(!statement.Joins.IsEmpty && window is null ? statement.Joins[0].Span : null, "a join of streams needs a window (joins with tables are not implemented yet)");
+        Reject(bound.Sources.Skip(1).FirstOrDefault(s => s.Definition.IsTable)?.Ref.Span, "joins with tables are not implemented yet");
+        Reject(!statement.Joins.IsEmpty && window is { Kind: WindowKind.Count } ? statement.Joins[0].Span : null, "a join needs a time window, not a count window");
         Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");
         Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
         Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
@@ -313,8 +415,15 @@ internal sealed class RulePlan
             used?.Add(timestamp);
         }
 
-        var decoder = shared ?? new RowDecoder(bound.Sources[0].Definition, used, format);
-        return new RulePlan(bound, decoder, new ExpressionCompiler(bound, [decoder.Schema], ruleId), eventTime, timeZone);
+        // A joined stream is decoded whole (its JSON), with its own schema.
+        var decoders = new RowDecoder[bound.Sources.Count];
+        decoders[0] = shared ?? new RowDecoder(bound.Sources[0].Definition, bound.Sources.Count > 1 ? null : used, format);
+        for (var i = 1; i < decoders.Length; i++)
+        {
+            decoders[i] = new RowDecoder(bound.Sources[i].Definition);
+        }
+
+        return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), ruleId), eventTime, timeZone);
     }
 
     /// <summary>The columns the statement reads, or null when it reads them all (a <c>*</c> anywhere).</summary>
@@ -407,13 +516,21 @@ internal sealed class RulePlan
         var result = new ValueObject(fields.Length);
         if (hasStar)
         {
-            var row = context.Rows[0]!;
-            for (var slot = 0; slot < row.Values.Length; slot++)
+            // A joined combination gives the fields of each of its rows; an earlier source's field wins a clash.
+            for (var part = context.Rows.Length - 1; part >= 0; part--)
             {
-                var value = row.Values[slot];
-                if (!value.IsNull || sendNilField)
+                if (context.Rows[part] is not { } row)
                 {
-                    result[row.Schema.NameAt(slot)] = value;
+                    continue;
+                }
+
+                for (var slot = 0; slot < row.Values.Length; slot++)
+                {
+                    var value = row.Values[slot];
+                    if (!value.IsNull || sendNilField)
+                    {
+                        result[row.Schema.NameAt(slot)] = value;
+                    }
                 }
             }
         }

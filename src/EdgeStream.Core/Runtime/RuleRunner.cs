@@ -180,6 +180,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly IRuleInput? source;
     private readonly Action<RuleRunner>? onFailed;
     private readonly OperatorMetrics sourceMetrics;
+    private readonly OperatorMetrics[] joinedMetrics;
+    private readonly JoinedInput[] joined;
+    private readonly OperatorMetrics? joinMetrics;
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
@@ -233,6 +236,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var stream = plan.Source;
         var memoryTopic = source is null && string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
         topics = memoryTopic is { Length: > 0 } ? [StreamTopic(stream.Name), memoryTopic] : [StreamTopic(stream.Name)];
+
+        // Each joined stream is read through its own subscription, which tags its messages with the source's index.
+        joined = plan.JoinedStreams.Select((s, i) => new JoinedInput(this, i + 1, JoinedTopics(s))).ToArray();
         // Blocking (the default) bounds the buffer by rows, so batches weigh what they carry; drop-oldest bounds it
         // by messages, each dropped message counted.
         if (options.DropOldestWhenFull)
@@ -250,6 +256,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         // eKuiper numbers operators from 2 (after the source); the fused stage keeps its logical operators' names.
         atomic = options.Concurrency > 1;
         sourceMetrics = new OperatorMetrics($"source_{stream.Name}_0_") { Shared = atomic };
+        joinedMetrics = plan.JoinedStreams.Select(s => new OperatorMetrics($"source_{s.Name}_0_")).ToArray();
         var prefixes = plan.OperatorPrefixes();
         OperatorMetrics? Metrics(string key, bool shared = false) =>
             prefixes.TryGetValue(key, out var prefix) ? new OperatorMetrics(prefix, hasLatency: true) { Shared = shared } : null;
@@ -260,6 +267,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         windowMetrics = Metrics("window");
         aggregateMetrics = Metrics("aggregate");
         havingMetrics = Metrics("having");
+        joinMetrics = Metrics("join");
         orderMetrics = Metrics("order");
         projectMetrics = Metrics("project", atomic)!;
         foreach (var sink in sinks)
@@ -285,6 +293,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             bus.Add(topic, this);
         }
 
+        foreach (var input in joined)
+        {
+            foreach (var topic in input.Topics)
+            {
+                bus.Add(topic, input);
+            }
+        }
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (plan.Window is { } shape)
         {
@@ -293,7 +309,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         if (plan.EventTime)
         {
-            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds);
+            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, 1 + joined.Length);
             idleBase = now;
         }
 
@@ -412,6 +428,21 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     internal static string? FileSource(Planning.StreamDefinition stream) =>
         string.Equals(stream.Option("TYPE"), "file", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
 
+    /// <summary>The topics a joined stream is read from: events pushed to it by name, and its memory topic.</summary>
+    private static string[] JoinedTopics(Planning.StreamDefinition stream) =>
+        string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) && stream.Option("DATASOURCE") is { Length: > 0 } topic
+            ? [StreamTopic(stream.Name), topic]
+            : [StreamTopic(stream.Name)];
+
+    /// <summary>The subscription of a joined stream: its messages enter the rule's one buffer, tagged with the source.</summary>
+    private sealed class JoinedInput(RuleRunner runner, int source, string[] topics) : IMemorySubscriber
+    {
+        public string[] Topics { get; } = topics;
+
+        public ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken) =>
+            runner.DeliverAsync(message with { Source = source }, cancellationToken);
+    }
+
     /// <summary>The bus topic of events pushed to a stream by name; the control character keeps it apart from user topics.</summary>
     internal static string StreamTopic(string stream) => "\u0001stream/" + stream.ToUpperInvariant();
 
@@ -420,6 +451,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         foreach (var topic in topics)
         {
             bus.Remove(topic, this);
+        }
+
+        foreach (var input in joined)
+        {
+            foreach (var topic in input.Topics)
+            {
+                bus.Remove(topic, input);
+            }
         }
     }
 
@@ -430,6 +469,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var metrics = new SortedDictionary<string, long>(StringComparer.Ordinal);
         sourceMetrics.AddTo(metrics);
         metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
+        foreach (var counts in joinedMetrics)
+        {
+            counts.AddTo(metrics);
+        }
+
+        joinMetrics?.AddTo(metrics);
         filterMetrics?.AddTo(metrics);
         windowFilterMetrics?.AddTo(metrics);
         windowMetrics?.AddTo(metrics);
@@ -605,7 +650,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private async Task DeadLetterMessageAsync(MemoryMessage message, string reason)
     {
         var decoded = new List<DecodeResult>();
-        plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+        plan.Decoders[message.Source].DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
         foreach (var result in decoded)
         {
             var payload = result.Row is { } row ? Value.From(ToObject(row)) : result.Payload;
@@ -638,7 +683,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         decoded.Clear();
-        plan.Decoder.DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+        plan.Decoders[message.Source].DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
+        var sourceMetrics = message.Source == 0 ? this.sourceMetrics : joinedMetrics[message.Source - 1];
         foreach (var result in decoded)
         {
             Count(ref recordsIn, 1);
@@ -647,6 +693,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             if (result.Row is { } row)
             {
                 sourceMetrics.AddOut();
+                row.Source = message.Source;
                 await ProcessRowAsync(row, context, started).ConfigureAwait(false);
             }
             else
@@ -735,6 +782,19 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Diagnostics.Log.EventRejected(logger, id, reason);
             await DeadLetterAsync(reason, Value.From(ToObject(row))).ConfigureAwait(false);
             return;
+        }
+
+        if (window is { } open)
+        {
+            context.SetRow(row);
+            try
+            {
+                open.OnArrival(row, at, context);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Window Over error: " + e.Message).ConfigureAwait(false);
+            }
         }
 
         idleBase = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -905,9 +965,32 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         var firings = fired.ToArray();
         fired.Clear();
-        foreach (var (rows, start, end) in firings)
+        foreach (var (windowRows, start, end) in firings)
         {
             windowMetrics!.AddOut();
+            var rows = windowRows;
+            if (joinMetrics is { } joins)
+            {
+                joins.AddIn();
+                try
+                {
+                    rows = plan.Join(windowRows, context);
+                }
+                catch (EvaluationException e)
+                {
+                    joins.AddException();
+                    await ReportAsync("run Join error: " + e.Message).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (rows.Count == 0)
+                {
+                    continue; // as eKuiper: a join that leaves nothing sends nothing
+                }
+
+                joins.AddOut();
+            }
+
             if (plan.FiltersAfterWindow && filterMetrics is not null)
             {
                 await EmitFilteredWindowAsync(rows, start, end, context).ConfigureAwait(false);
@@ -965,7 +1048,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             var results = plan.Groups ? await ProjectGroupsAsync(rows, context).ConfigureAwait(false) : await ProjectRowsAsync(rows, context).ConfigureAwait(false);
             if (results is not null)
             {
-                if (plan.Groups && results.Count > 0)
+                if (results.Count > 0)
                 {
                     // last_agg_hit_time()/last_agg_hit_count() read the hits before this window.
                     context.LastAggHitTime = end;
@@ -1031,7 +1114,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         projectMetrics.AddOut();
-        return results;
+
+        // HAVING that rejects every row of a window sends nothing, as eKuiper.
+        return results.Count == 0 && rows.Count > 0 && plan.HasHaving ? null : results;
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ namespace EdgeStream.Runtime;
 
 /// <summary>
 /// Event time's reorder buffer (eKuiper's watermark operator): rows wait here sorted by event time; the watermark is
-/// the greatest event time seen minus the late tolerance; a row older than the watermark is late and refused; rows at
+/// the least, over the rule's sources, of the greatest event time each has sent, minus the late tolerance (no
+/// watermark until every source has sent a row); a row older than the watermark is late and refused; rows at
 /// or before the watermark are released in event-time order (ties in arrival order).
 /// </summary>
 /// <remarks>
@@ -12,11 +13,11 @@ namespace EdgeStream.Runtime;
 /// <see cref="AdvanceIdle"/> lets the rule move it on the clock instead when the source has been quiet for a while
 /// (the rule option <c>watermarkIdleTimeout</c>), treating the quiet time as if event time had passed with it.
 /// </remarks>
-internal sealed class Watermark(long lateTolerance)
+internal sealed class Watermark(long lateTolerance, int sources = 1)
 {
     private readonly PriorityQueue<Row, (long Time, long Order)> buffer = new();
+    private readonly long[] maxSeen = Enumerable.Repeat(long.MinValue, sources).ToArray();
     private long order;
-    private long maxSeen = long.MinValue;
 
     /// <summary>The current watermark (Unix ms); <see cref="long.MinValue"/> before the first row.</summary>
     public long Current { get; private set; } = long.MinValue;
@@ -36,10 +37,10 @@ internal sealed class Watermark(long lateTolerance)
         }
 
         buffer.Enqueue(row, (time, order++));
-        if (time > maxSeen)
+        if (time > maxSeen[row.Source])
         {
-            maxSeen = time;
-            Current = Math.Max(Current, SaturatingSubtract(maxSeen, lateTolerance));
+            maxSeen[row.Source] = time;
+            Current = Math.Max(Current, SaturatingSubtract(maxSeen.Min(), lateTolerance));
         }
 
         return true;

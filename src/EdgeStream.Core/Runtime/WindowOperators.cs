@@ -25,6 +25,15 @@ internal abstract class WindowOperator
     /// <summary>When the next boundary is due (a timer should fire then); <see cref="long.MaxValue"/> for none.</summary>
     public virtual long NextDeadline => long.MaxValue;
 
+    /// <summary>
+    /// Under event time, a row accepted by the watermark, before it waits there (the context's current row): a sliding
+    /// window evaluates its trigger condition now, in arrival order.
+    /// </summary>
+    /// <exception cref="EvaluationException">The trigger condition failed on this row.</exception>
+    public virtual void OnArrival(Row row, long time, EvalContext context)
+    {
+    }
+
     /// <summary>The rows held for windows that have not fired (dead-lettered if the rule fails).</summary>
     public abstract IEnumerable<Row> Held { get; }
 
@@ -36,7 +45,7 @@ internal abstract class WindowOperator
     public static WindowOperator Create(WindowPlan window, Func<EvalContext, bool> trigger, long start, bool eventTime) => window.Kind switch
     {
         WindowKind.Count => new CountWindowOperator(window),
-        WindowKind.Sliding => new SlidingWindowOperator(window, trigger),
+        WindowKind.Sliding => new SlidingWindowOperator(window, trigger, eventTime),
         WindowKind.Session => new SessionWindowOperator(window, eventTime ? null : start),
         _ => new TimeWindowOperator(window, eventTime ? null : start),
     };
@@ -120,65 +129,88 @@ internal sealed class TimeWindowOperator : WindowOperator
 
 /// <summary>
 /// A sliding window: a row that meets <c>OVER (WHEN …)</c> (every row without one) fires the window of the
-/// <see cref="WindowPlan.Length"/> before it, itself included; with a delay <c>D</c>, the trigger at <c>t</c> fires at
-/// <c>t + D</c> over <c>(t - length, t + D]</c>. <c>last_hit_time()</c> in the condition is the previous trigger's time.
+/// <see cref="WindowPlan.Length"/> before it, itself included (<c>[t - length, t]</c>); with a delay <c>D</c>, the
+/// trigger at <c>t</c> fires at <c>t + D</c> over <c>(t - length, t + D)</c>. <c>last_hit_time()</c> in the condition
+/// is the previous trigger's time. Under event time the condition is evaluated as rows arrive (in arrival order, as
+/// eKuiper does, see <see cref="OnArrival"/>) and each trigger fires once the watermark reaches it, over the rows
+/// released by then.
 /// </summary>
-internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext, bool> trigger) : WindowOperator
+internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext, bool> trigger, bool eventTime) : WindowOperator
 {
     private readonly List<(Row Row, long At)> rows = [];
-    private readonly Queue<long> pending = new();
+    private readonly PriorityQueue<long, long> pending = new();
     private long lastTrigger;
     private int dropped;
 
-    public override long NextDeadline => pending.TryPeek(out var t) ? t + window.Delay : long.MaxValue;
+    public override long NextDeadline => pending.TryPeek(out _, out var deadline) ? deadline : long.MaxValue;
 
     public override IEnumerable<Row> Held => rows.Skip(dropped).Select(r => r.Row);
 
+    public override void OnArrival(Row row, long time, EvalContext context)
+    {
+        if (eventTime && Triggers(time, context))
+        {
+            pending.Enqueue(time, time + window.Delay);
+        }
+    }
+
     public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
     {
-        Advance(time, fired);
+        // A trigger due at this time fires before the row enters, unless it is undelayed (its own time is inside it).
+        FireDue(time, window.Delay == 0 ? time - 1 : time, fired);
         rows.Add((row, time));
-        Prune(pending.TryPeek(out var oldest) ? Math.Min(oldest, time) : time);
-        context.LastHitTime = lastTrigger;
-        if (!trigger(context))
+        Prune(pending.TryPeek(out var oldest, out _) ? Math.Min(oldest, time) : time);
+        if (eventTime || !Triggers(time, context))
         {
             return;
         }
 
-        lastTrigger = time;
         if (window.Delay == 0)
         {
-            fired.Add(new WindowFiring(Live(time - window.Length, time, inclusiveStart: true), time - window.Length, time));
+            fired.Add(Fire(time));
         }
         else
         {
-            pending.Enqueue(time);
+            pending.Enqueue(time, time + window.Delay);
         }
     }
 
-    public override void Advance(long now, List<WindowFiring> fired)
+    public override void Advance(long now, List<WindowFiring> fired) => FireDue(now, now, fired);
+
+    private bool Triggers(long time, EvalContext context)
     {
-        while (pending.TryPeek(out var t) && t + window.Delay <= now)
+        context.LastHitTime = lastTrigger;
+        if (!trigger(context))
         {
-            pending.Dequeue();
-            fired.Add(new WindowFiring(Live(t - window.Length, t + window.Delay, inclusiveStart: false), t - window.Length, t + window.Delay));
+            return false;
+        }
+
+        lastTrigger = time;
+        return true;
+    }
+
+    private void FireDue(long now, long limit, List<WindowFiring> fired)
+    {
+        while (pending.TryPeek(out _, out var deadline) && deadline <= limit && deadline <= now)
+        {
+            fired.Add(Fire(pending.Dequeue()));
         }
     }
 
-    /// <summary>The rows held in the range (its end included).</summary>
-    private List<Row> Live(long from, long to, bool inclusiveStart)
+    private WindowFiring Fire(long t)
     {
         var result = new List<Row>();
+        var (from, to) = (t - window.Length, t + window.Delay);
         for (var i = dropped; i < rows.Count; i++)
         {
             var at = rows[i].At;
-            if ((at > from || (inclusiveStart && at == from)) && at <= to)
+            if ((window.Delay == 0 ? at >= from : at > from) && at <= to)
             {
                 result.Add(rows[i].Row);
             }
         }
 
-        return result;
+        return new WindowFiring(result, from, to);
     }
 
     /// <summary>Forgets rows no pending or future trigger can reach, in amortised constant time per row.</summary>
