@@ -537,16 +537,21 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var (input, shared) = ResolveInput(stream, format);
         foreach (var joined in bound.Sources.Skip(1))
         {
+            if (joined.Definition.IsTable && RuleRunner.FileSource(joined.Definition) is { } tableFile && !File.Exists(tableFile))
+            {
+                throw BindError.At(joined.Ref.Span, SqlErrorCode.InvalidValue, $"table `{joined.Definition.Name}` reads file `{tableFile}`, which does not exist");
+            }
+
             // A joined stream is read from the bus (PublishAsync, memory topics); its own sources are not started yet.
             var joinedType = joined.Definition.Option("TYPE");
             var readsItself = joined.Definition.Shared
-                || string.Equals(joinedType, "file", StringComparison.OrdinalIgnoreCase)
+                || (string.Equals(joinedType, "file", StringComparison.OrdinalIgnoreCase) && !joined.Definition.IsTable)
                 || (joinedType is not null && sourceTypes.ContainsKey(joinedType));
             var joinedFormat = joined.Definition.Option("FORMAT");
             if (readsItself || (joinedFormat is not null && !joinedFormat.Equals("json", StringComparison.OrdinalIgnoreCase)))
             {
                 throw BindError.At(joined.Ref.Span, SqlErrorCode.InvalidUse,
-                    $"joined stream `{joined.Definition.Name}` must be a JSON stream fed through the engine (PublishAsync or a memory topic); joining a stream with its own source (TYPE `{joinedType}`, SHARED) or FORMAT `{joinedFormat}` is not supported yet");
+                    $"joined `{joined.Definition.Name}` must be JSON fed through the engine (PublishAsync, a memory topic, or a TYPE=\"file\" table); joining one with its own source (TYPE `{joinedType}`, SHARED) or FORMAT `{joinedFormat}` is not supported yet");
             }
         }
 

@@ -62,7 +62,7 @@ public sealed class ReplayResult
 /// <remarks>
 /// The engine runs on a fake clock (<c>FakeTimeProvider</c>) that starts at the first event's whole second and is
 /// moved to each event's arrival time before the event is pushed, so rows carry their arrival times and due timers
-/// fire in order. Cases that need windows, event time or tables are reported as failing until the engine runs them.
+/// fire in order. A lookup table's rows are published to it, as one message, before the first event.
 /// </remarks>
 public static class CaseReplayer
 {
@@ -100,11 +100,6 @@ public static class CaseReplayer
             using var stop = new CancellationTokenSource();
             try
             {
-                if (conformanceCase.Streams.Any(s => s.Kind is not null))
-                {
-                    return Fail("tables are not implemented yet");
-                }
-
                 foreach (var stream in conformanceCase.Streams)
                 {
                     engine.Execute(stream.Ddl);
@@ -117,6 +112,12 @@ public static class CaseReplayer
                 rule.Options.LateTolerance = TimeSpan.FromMilliseconds(conformanceCase.Options.LateTolerance);
                 var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
                 await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
+
+                // A lookup table's rows are loaded before the first event, as one load (eKuiper reads its file at once).
+                foreach (var table in conformanceCase.Streams.Where(s => s.TableRows is not null))
+                {
+                    await engine.PublishJsonAsync(table.Name, Encoding.UTF8.GetBytes(table.TableRows!), cancellationToken).ConfigureAwait(false);
+                }
 
                 foreach (var e in events)
                 {

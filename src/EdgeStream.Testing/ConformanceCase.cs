@@ -78,7 +78,10 @@ public sealed class ConformanceCase
                 }
 
                 var kind = s.Value.TryGetProperty("kind", out var k) ? k.GetString() : null;
-                streams.Add(new CaseSource(s.Name, s.Value.GetProperty("ddl").GetString()!, events, kind));
+                streams.Add(new CaseSource(s.Name, s.Value.GetProperty("ddl").GetString()!, events, kind)
+                {
+                    TableRows = s.Value.TryGetProperty("rows", out var rows) && rows.ValueKind == JsonValueKind.Array ? rows.GetRawText() : null,
+                });
             }
 
             var options = root.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Object ? o : default;
@@ -134,6 +137,9 @@ public sealed class CaseSource
 
     /// <summary>For tables, how the case feeds them (<c>scan_table</c>, <c>lookup_file_table</c>); else null.</summary>
     public string? Kind { get; }
+
+    /// <summary>A lookup table's rows, a JSON array, all present before the first event; null when the case gives none.</summary>
+    public string? TableRows { get; init; }
 }
 
 /// <summary>An event of a case.</summary>

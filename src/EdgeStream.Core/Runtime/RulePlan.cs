@@ -13,6 +13,7 @@ internal sealed class RulePlan
 {
     private readonly BoundSelect bound;
     private readonly Evaluator? where;
+    private readonly (int Source, Evaluator Part)[] preJoin = [];
     private readonly (string Name, int Index, bool Invisible)[] fields;
     private readonly bool hasStar;
     private readonly (Evaluator Key, bool Descending)[] sortKeys;
@@ -43,6 +44,21 @@ internal sealed class RulePlan
         slidingTrigger = bound.Statement.GroupBy?.Window?.Over?.When is { } when ? compiler.Compile(when) : null;
         having = bound.Statement.Having is null ? null : compiler.Compile(bound.Statement.Having);
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
+        if (bound.Statement.Where is { } condition && bound.Statement.GroupBy?.Window is not null
+            && !bound.Statement.Joins.IsEmpty && bound.Statement.Joins.All(j => j.Kind is JoinKind.Inner or JoinKind.Cross))
+        {
+            // As eKuiper's planner: the parts of WHERE (joined by AND) that read one stream only filter the window's rows
+            // before the join; the rest runs after it. For inner joins the result is the same, with fewer rows joined.
+            var parts = Conjuncts(condition).ToList();
+            var early = parts.Select(p => (Part: p, Source: OnlySource(p))).Where(p => p.Source is { } i && !IsTable(i)).ToList();
+            if (early.Count > 0)
+            {
+                preJoin = early.Select(p => (p.Source!.Value, compiler.Compile(p.Part))).ToArray();
+                var late = parts.Except(early.Select(p => p.Part)).ToList();
+                where = late.Count == 0 ? null : late.Select(compiler.Compile).Aggregate((a, b) => ctx => Operators.IsTrue(a(ctx)) && Operators.IsTrue(b(ctx)) ? Value.True : Value.False);
+                HasPreJoinFilter = true;
+            }
+        }
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
         hasStar = bound.Statement.Fields.Any(f => f.Expr is Wildcard);
 
@@ -66,25 +82,25 @@ internal sealed class RulePlan
     /// Each result is a row that carries its parts (<see cref="Row.Joined"/>).
     /// </summary>
     /// <exception cref="EvaluationException"><c>ON</c> failed on a combination.</exception>
-    public List<Row> Join(List<Row> rows, EvalContext context)
+    /// <param name="rows">The window's rows (or the one row of a rule without a window), each tagged with its source.</param>
+    /// <param name="context">The evaluation context.</param>
+    /// <param name="tables">The current rows of each table source (null for a stream): a table joins with what it holds now.</param>
+    public List<Row> Join(List<Row> rows, EvalContext context, IReadOnlyList<Row>?[] tables)
     {
         var sources = bound.Sources.Count;
         var current = new List<Row?[]>();
-        foreach (var row in rows)
+        foreach (var row in tables[0] ?? rows.Where(r => r.Source == 0))
         {
-            if (row.Source == 0)
-            {
-                var parts = new Row?[sources];
-                parts[0] = row;
-                current.Add(parts);
-            }
+            var parts = new Row?[sources];
+            parts[0] = row;
+            current.Add(parts);
         }
 
         for (var j = 0; j < joins.Length; j++)
         {
             var source = j + 1;
             var (kind, on) = joins[j];
-            var right = rows.Where(r => r.Source == source).ToList();
+            var right = tables[source]?.ToList() ?? rows.Where(r => r.Source == source).ToList();
             var matchedRight = new bool[right.Count];
             var next = new List<Row?[]>();
             foreach (var left in current)
@@ -149,10 +165,12 @@ internal sealed class RulePlan
         var prefixes = new Dictionary<string, string>(StringComparer.Ordinal);
         var op = 2;
         void Add(string key, string name) => prefixes[key] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"op_{op++}_{name}_0_");
-        op += bound.Sources.Count - 1; // eKuiper numbers each further source's decoder
+        var streams = bound.Sources.Count(s => !s.Definition.IsTable);
+        var tables = bound.Sources.Count - streams;
+        op += streams - 1; // eKuiper numbers each further stream's decoder
         if (EventTime)
         {
-            op += bound.Sources.Count; // eKuiper's event-time plan has one more operator per source before its watermark
+            op += streams; // eKuiper's event-time plan has one more operator per stream before its watermark
             Add("watermark", "watermark");
         }
 
@@ -165,6 +183,12 @@ internal sealed class RulePlan
             }
 
             Add("window", "window");
+        }
+
+        if (tables > 0)
+        {
+            op += 3 * tables; // eKuiper's operators that read and keep each table
+            Add("joinAligner", "join_aligner");
         }
 
         if (HasJoins)
@@ -214,6 +238,14 @@ internal sealed class RulePlan
 
     /// <summary>Whether WHERE runs on a window's rows when it fires (count, sliding and state windows, and event time).</summary>
     public bool FiltersAfterWindow => Window is { } window && (window.FiltersAfter(EventTime) || HasJoins);
+
+    /// <summary>The <c>KEY</c> and <c>RETAIN_SIZE</c> of table source <paramref name="index"/>.</summary>
+    public (string? Key, int RetainSize) TableRetention(int index)
+    {
+        var table = bound.Sources[index].Definition;
+        var retain = int.TryParse(table.Option("RETAIN_SIZE"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : 0;
+        return (table.Option("KEY"), retain);
+    }
 
     /// <summary>
     /// Whether a window's rows become groups, one result row each (the query aggregates or has GROUP BY keys),
@@ -384,8 +416,14 @@ internal sealed class RulePlan
 
     public StreamDefinition Source => bound.Sources[0].Definition;
 
-    /// <summary>The streams joined to the first one, in JOIN order.</summary>
+    /// <summary>The streams and tables joined to the first source, in JOIN order.</summary>
     public IEnumerable<StreamDefinition> JoinedStreams => bound.Sources.Skip(1).Select(s => s.Definition);
+
+    /// <summary>Whether source <paramref name="index"/> is a table (its rows are kept, not windowed).</summary>
+    public bool IsTable(int index) => bound.Sources[index].Definition.IsTable;
+
+    /// <summary>How many sources the statement reads (FROM and each JOIN).</summary>
+    public int SourceCount => bound.Sources.Count;
 
     public SelectStatement Statement => bound.Statement;
 
@@ -403,9 +441,10 @@ internal sealed class RulePlan
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
         Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
         Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
-        Reject(!statement.Joins.IsEmpty && window is null ? statement.Joins[0].Span : null, "a join of streams needs a window (joins with tables are not implemented yet)");
-        Reject(bound.Sources.Skip(1).FirstOrDefault(s => s.Definition.IsTable)?.Ref.Span, "joins with tables are not implemented yet");
-        Reject(!statement.Joins.IsEmpty && window is { Kind: WindowKind.Count } ? statement.Joins[0].Span : null, "a join needs a time window, not a count window");
+        var streams = bound.Sources.Count(s => !s.Definition.IsTable);
+        Reject(streams == 0 ? statement.From.Span : null, "a rule needs a stream: it reads only tables");
+        Reject(streams > 1 && window is null ? statement.Joins[0].Span : null, "a join of streams needs a window");
+        Reject(streams > 1 && window is { Kind: WindowKind.Count } ? statement.Joins[0].Span : null, "a join of streams needs a time window, not a count window");
         Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");
         Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
         Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
@@ -504,6 +543,76 @@ internal sealed class RulePlan
 
     /// <summary>The column that carries an event's metadata with <c>sendMetaToSink</c>.</summary>
     public const string MetaColumn = "__meta";
+
+    /// <summary>Whether part of WHERE runs on a window's rows before its join (<see cref="PassesBeforeJoin"/>).</summary>
+    public bool HasPreJoinFilter { get; }
+
+    /// <summary>Whether the current row (of one stream) passes the parts of WHERE that read only its stream.</summary>
+    /// <exception cref="EvaluationException">A part failed on this row.</exception>
+    public bool PassesBeforeJoin(Row row, EvalContext context)
+    {
+        foreach (var (source, part) in preJoin)
+        {
+            if (row.Source == source)
+            {
+                context.SetRow(row);
+                if (!Operators.IsTrue(part(context)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static IEnumerable<Expr> Conjuncts(Expr expr) => expr is BinaryExpr { Operator: BinaryOperator.And } and
+        ? Conjuncts(and.Left).Concat(Conjuncts(and.Right))
+        : [expr];
+
+    /// <summary>
+    /// The one source an expression reads, found from the names bound inside its text; null when it reads several,
+    /// none, an alias or a name resolved only at run time.
+    /// </summary>
+    private int? OnlySource(Expr expr)
+    {
+        int? found = null;
+        foreach (var (name, binding) in bound.Names)
+        {
+            if (name.Span.Start < expr.Span.Start || name.Span.End > expr.Span.End || name.Span.IsNone)
+            {
+                continue;
+            }
+
+            if (binding.Alias is not null || binding.Source is null)
+            {
+                return null;
+            }
+
+            var index = IndexOf(binding.Source);
+            if (found is { } other && other != index)
+            {
+                return null;
+            }
+
+            found = index;
+        }
+
+        return found;
+    }
+
+    private int IndexOf(BoundSource source)
+    {
+        for (var i = 0; i < bound.Sources.Count; i++)
+        {
+            if (ReferenceEquals(bound.Sources[i], source))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>Whether the current row passes WHERE.</summary>
     /// <exception cref="EvaluationException">WHERE failed on this row.</exception>

@@ -183,6 +183,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics[] joinedMetrics;
     private readonly JoinedInput[] joined;
     private readonly OperatorMetrics? joinMetrics;
+    private readonly OperatorMetrics? alignerMetrics;
+    private readonly TableState?[] tables;
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
@@ -268,6 +270,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         aggregateMetrics = Metrics("aggregate");
         havingMetrics = Metrics("having");
         joinMetrics = Metrics("join");
+        alignerMetrics = Metrics("joinAligner");
+        tables = Enumerable.Range(0, plan.SourceCount)
+            .Select(i => plan.IsTable(i) ? new TableState(plan.TableRetention(i).Key, plan.TableRetention(i).RetainSize) : null)
+            .ToArray();
         orderMetrics = Metrics("order");
         projectMetrics = Metrics("project", atomic)!;
         foreach (var sink in sinks)
@@ -301,6 +307,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
+        LoadFileTables();
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (plan.Window is { } shape)
         {
@@ -309,7 +317,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         if (plan.EventTime)
         {
-            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, 1 + joined.Length);
+            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, tables.Select(t => t is null).ToArray());
             idleBase = now;
         }
 
@@ -358,6 +366,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 ? Timeout.InfiniteTimeSpan
                 : TimeSpan.FromMilliseconds(Math.Max(0, deadline - time.GetUtcNow().ToUnixTimeMilliseconds()));
             timer.Change(due, Timeout.InfiniteTimeSpan);
+
+            // The due time is relative: if the clock moved on while it was set, the deadline may already have
+            // passed with the timer set later still. Queue the tick now then (a second tick for it is harmless).
+            if (deadline != long.MaxValue && time.GetUtcNow().ToUnixTimeMilliseconds() >= deadline)
+            {
+                input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = deadline });
+            }
         }
     }
 
@@ -428,6 +443,32 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     internal static string? FileSource(Planning.StreamDefinition stream) =>
         string.Equals(stream.Option("TYPE"), "file", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
 
+    /// <summary>
+    /// Joined tables of <c>TYPE="file"</c> are read once as the rule starts: a file holding a JSON array is one load
+    /// of many rows, otherwise each line is one row. A table in FROM reads its file through its source instead.
+    /// </summary>
+    private void LoadFileTables()
+    {
+        var i = 0;
+        foreach (var table in plan.JoinedStreams)
+        {
+            i++;
+            if (!table.IsTable || FileSource(table) is not { } path)
+            {
+                continue;
+            }
+
+            var text = File.ReadAllBytes(path);
+            var payloads = text.AsSpan().TrimStart(" \t\r\n"u8) is [(byte)'[', ..]
+                ? [text]
+                : System.Text.Encoding.UTF8.GetString(text).Split('\n').Where(l => l.Trim().Length > 0).Select(l => System.Text.Encoding.UTF8.GetBytes(l)).ToArray();
+            foreach (var payload in payloads)
+            {
+                input.Writer.TryWrite(new MemoryMessage(null, payload, null) { Source = i, ArrivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() });
+            }
+        }
+    }
+
     /// <summary>The topics a joined stream is read from: events pushed to it by name, and its memory topic.</summary>
     private static string[] JoinedTopics(Planning.StreamDefinition stream) =>
         string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) && stream.Option("DATASOURCE") is { Length: > 0 } topic
@@ -475,6 +516,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         joinMetrics?.AddTo(metrics);
+        alignerMetrics?.AddTo(metrics);
         filterMetrics?.AddTo(metrics);
         windowFilterMetrics?.AddTo(metrics);
         windowMetrics?.AddTo(metrics);
@@ -685,6 +727,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         decoded.Clear();
         plan.Decoders[message.Source].DecodeAll(message, time.GetUtcNow().ToUnixTimeMilliseconds(), decoded);
         var sourceMetrics = message.Source == 0 ? this.sourceMetrics : joinedMetrics[message.Source - 1];
+        if (tables[message.Source] is { } table)
+        {
+            await LoadTableAsync(table, message.Source, sourceMetrics, decoded).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var result in decoded)
         {
             Count(ref recordsIn, 1);
@@ -712,6 +760,37 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 await ReportAsync(result.Error!).ConfigureAwait(false);
                 await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Rows for a table: kept for joins. As eKuiper, a table counts each message (a file load, a batch) as one record.</summary>
+    private async ValueTask LoadTableAsync(TableState table, int source, OperatorMetrics counts, List<DecodeResult> decoded)
+    {
+        counts.AddIn();
+        var loaded = false;
+        foreach (var result in decoded)
+        {
+            if (result.Row is { } row)
+            {
+                row.Source = source;
+                alignerMetrics?.AddIn(); // eKuiper's aligner counts table rows one by one
+                table.Add(row);
+                loaded = true;
+            }
+            else
+            {
+                await ReportAsync(result.Error!).ConfigureAwait(false);
+                await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
+            }
+        }
+
+        if (loaded)
+        {
+            counts.AddOut();
+        }
+        else
+        {
+            counts.AddException();
         }
     }
 
@@ -860,6 +939,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await EmitFiredAsync(context).ConfigureAwait(false);
         }
 
+        if (window is null && plan.HasJoins)
+        {
+            await JoinRowAsync(row, context, started).ConfigureAwait(false);
+            return;
+        }
+
         context.SetRow(row);
         if (filterMetrics is { } filter && !plan.FiltersAfterWindow)
         {
@@ -955,6 +1040,92 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
+    /// <summary>What each table source holds now (null for streams).</summary>
+    private IReadOnlyList<Row>?[] TableRows() => Array.ConvertAll(tables, t => t?.Rows);
+
+    /// <summary>
+    /// A stream row of a rule that joins tables without a window: joined with what the tables hold now, then WHERE on
+    /// each combination; the combinations that pass are one emission. A row that joins with nothing sends nothing.
+    /// </summary>
+    private async ValueTask JoinRowAsync(Row row, EvalContext context, long started)
+    {
+        alignerMetrics?.AddIn();
+        alignerMetrics?.AddOut();
+        var joins = joinMetrics!;
+        joins.AddIn();
+        List<Row> combinations;
+        try
+        {
+            combinations = plan.Join([row], context, TableRows());
+        }
+        catch (EvaluationException e)
+        {
+            joins.AddException();
+            await ReportAsync("run Join error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        if (combinations.Count == 0)
+        {
+            return;
+        }
+
+        joins.AddOut();
+        var passed = combinations;
+        if (filterMetrics is { } filter)
+        {
+            filter.AddIn();
+            passed = new List<Row>(combinations.Count);
+            try
+            {
+                foreach (var combination in combinations)
+                {
+                    context.SetRow(combination);
+                    if (plan.Filter(context))
+                    {
+                        passed.Add(combination);
+                    }
+                }
+            }
+            catch (EvaluationException e)
+            {
+                filter.AddException();
+                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+                return;
+            }
+
+            if (passed.Count == 0)
+            {
+                return;
+            }
+
+            filter.AddOut();
+        }
+
+        projectMetrics.AddIn();
+        var results = new List<ValueObject>(passed.Count);
+        try
+        {
+            foreach (var combination in passed)
+            {
+                context.SetRow(combination);
+                results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
+            }
+        }
+        catch (EvaluationException e)
+        {
+            projectMetrics.AddException();
+            await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        context.LastHitTime = row.Timestamp;
+        context.LastHitCount++;
+        projectMetrics.AddOut();
+        Latency(projectMetrics, started);
+        await EmitAsync(results).ConfigureAwait(false);
+    }
+
     /// <summary>Emits the windows that fired, in order (WHERE first where it runs after the window).</summary>
     private async ValueTask EmitFiredAsync(EvalContext context)
     {
@@ -971,10 +1142,26 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             var rows = windowRows;
             if (joinMetrics is { } joins)
             {
+                alignerMetrics?.AddIn();
+                alignerMetrics?.AddOut();
                 joins.AddIn();
+                var joinable = windowRows;
+                if (plan.HasPreJoinFilter)
+                {
+                    try
+                    {
+                        joinable = windowRows.Where(r => plan.PassesBeforeJoin(r, context)).ToList();
+                    }
+                    catch (EvaluationException e)
+                    {
+                        await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+
                 try
                 {
-                    rows = plan.Join(windowRows, context);
+                    rows = plan.Join(joinable, context, TableRows());
                 }
                 catch (EvaluationException e)
                 {

@@ -13,10 +13,12 @@ namespace EdgeStream.Runtime;
 /// <see cref="AdvanceIdle"/> lets the rule move it on the clock instead when the source has been quiet for a while
 /// (the rule option <c>watermarkIdleTimeout</c>), treating the quiet time as if event time had passed with it.
 /// </remarks>
-internal sealed class Watermark(long lateTolerance, int sources = 1)
+/// <param name="lateTolerance">How far behind the newest event time the watermark stays, ms.</param>
+/// <param name="counted">For each source of the rule, whether it moves the watermark (streams do; tables do not).</param>
+internal sealed class Watermark(long lateTolerance, bool[] counted)
 {
     private readonly PriorityQueue<Row, (long Time, long Order)> buffer = new();
-    private readonly long[] maxSeen = Enumerable.Repeat(long.MinValue, sources).ToArray();
+    private readonly long[] maxSeen = Array.ConvertAll(counted, c => c ? long.MinValue : long.MaxValue);
     private long order;
 
     /// <summary>The current watermark (Unix ms); <see cref="long.MinValue"/> before the first row.</summary>

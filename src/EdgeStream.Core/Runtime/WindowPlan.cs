@@ -8,7 +8,8 @@ namespace EdgeStream.Runtime;
 /// the start of the enclosing unit — the minute for <c>ss</c> and <c>ms</c>, the hour for <c>mi</c> (in UTC), the local
 /// day for <c>hh</c> and <c>dd</c>. Hour and day boundaries are wall-clock times in <see cref="TimeZone"/> (eKuiper uses
 /// the host's zone), so a day window always ends at local midnight, also across a daylight-saving change, when the
-/// day is 23 or 25 hours long.
+/// day is 23 or 25 hours long; an hour window ends at every local hour the interval divides (a repeated hour twice,
+/// a skipped one never), and covers its length in elapsed time.
 /// </summary>
 internal sealed class WindowPlan
 {
@@ -103,6 +104,11 @@ internal sealed class WindowPlan
     /// <summary>The first boundary strictly after <paramref name="start"/> (Unix ms).</summary>
     public long FirstEnd(long start)
     {
+        if (Unit == TimeUnit.Hours)
+        {
+            return NextHourBoundary(start);
+        }
+
         if (WallClock)
         {
             var local = LocalWall(start);
@@ -134,6 +140,11 @@ internal sealed class WindowPlan
             return end + Interval;
         }
 
+        if (Unit == TimeUnit.Hours)
+        {
+            return NextHourBoundary(end);
+        }
+
         var step = Unit == TimeUnit.Days ? TimeSpan.FromDays(IntervalUnits) : TimeSpan.FromHours(IntervalUnits);
         var candidate = LocalWall(end) + step;
         var next = ToInstant(candidate);
@@ -149,13 +160,60 @@ internal sealed class WindowPlan
     /// <summary>How far back from a boundary its window starts: the length, on the wall clock for hours and days.</summary>
     public long StartOf(long end)
     {
-        if (!WallClock || Kind == WindowKind.Session)
+        if (Unit == TimeUnit.Hours && Kind != WindowKind.Session && Length % Interval == 0)
+        {
+            // Whole hops back along the local boundaries, so tumbling windows still tile a 23- or 25-hour day.
+            var start = end;
+            for (var i = Length / Interval; i > 0; i--)
+            {
+                start = PreviousHourBoundary(start);
+            }
+
+            return start;
+        }
+
+        if (Unit != TimeUnit.Days || Kind == WindowKind.Session)
         {
             return end - Length;
         }
 
-        var span = Unit == TimeUnit.Days ? TimeSpan.FromDays(Length / 86_400_000L) : TimeSpan.FromHours(Length / 3_600_000L);
-        return ToInstant(LocalWall(end) - span);
+        return ToInstant(LocalWall(end) - TimeSpan.FromDays(Length / 86_400_000L));
+    }
+
+    /// <summary>
+    /// The next instant after <paramref name="after"/> when the local clock shows a whole hour that is a multiple of the
+    /// interval (counted from local midnight, each day afresh). Both occurrences of a repeated hour count; a skipped one
+    /// does not. Scans in quarter hours, so zones with half- and quarter-hour offsets work too.
+    /// </summary>
+    private long NextHourBoundary(long after)
+    {
+        var candidate = after - (((after % Quarter) + Quarter) % Quarter) + Quarter;
+        while (!IsHourBoundary(candidate))
+        {
+            candidate += Quarter;
+        }
+
+        return candidate;
+    }
+
+    /// <summary>The last hour boundary (see <see cref="NextHourBoundary"/>) strictly before <paramref name="before"/>.</summary>
+    private long PreviousHourBoundary(long before)
+    {
+        var candidate = before - 1 - ((((before - 1) % Quarter) + Quarter) % Quarter);
+        while (!IsHourBoundary(candidate))
+        {
+            candidate -= Quarter;
+        }
+
+        return candidate;
+    }
+
+    private const long Quarter = 900_000L;
+
+    private bool IsHourBoundary(long instant)
+    {
+        var wall = LocalWall(instant);
+        return wall.Minute == 0 && wall.Second == 0 && wall.Hour % IntervalUnits == 0;
     }
 
     private DateTime LocalWall(long instant) =>

@@ -81,7 +81,7 @@ internal static class SqlGenerators
             (k, u, len, iv, filter, when) => new WindowSpec(
                 k, u, len, k is WindowKind.Hopping or WindowKind.Session || (k == WindowKind.Sliding && iv % 2 == 0) ? iv : null,
                 null, null, filter, when is null ? null : new OverClause(default, when))),
-        Gen.Select(Gen.Long[1, 100], Gen.Long[1, 100].Nullable(), (n, m) => new WindowSpec(WindowKind.Count, TimeUnit.None, n, m, null, null, null, null)),
+        Gen.Select(Gen.Long[1, 100], Gen.Long[1, 100].Nullable(), (n, m) => new WindowSpec(WindowKind.Count, TimeUnit.None, n, m is { } hop ? Math.Min(hop, n) : null, null, null, null, null)),
         Gen.Select(Expression, Expression.Null(), Expression.Array[0, 2], (b, e, p) =>
             new WindowSpec(WindowKind.State, TimeUnit.None, 0, null, b, e, null, p.Length == 0 ? null : new OverClause(List(p), null))));
 

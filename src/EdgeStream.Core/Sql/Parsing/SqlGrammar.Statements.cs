@@ -317,6 +317,12 @@ internal static partial class SqlGrammar
                     return FailMessage<WindowSpec>(rest, $"window {WindowArgumentName(kind, i)} must be a positive integer");
                 }
 
+                if (kind == WindowKind.Count && numbers.Count == 1 && value > numbers[0])
+                {
+                    // As eKuiper: COUNTWINDOW(n, m) emits every m rows the last n, so m may not exceed n.
+                    return FailMessage<WindowSpec>(rest, $"the second parameter value {value} should be less than the first parameter {numbers[0]}");
+                }
+
                 numbers.Add(value);
                 rest = n.Remainder;
             }
