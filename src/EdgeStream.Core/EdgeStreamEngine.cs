@@ -51,6 +51,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
     private readonly TimeZoneInfo timeZone;
+    private readonly bool generalWindowsOnly;
     private readonly TimeSpan drainTimeout;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
@@ -62,6 +63,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         time = options?.TimeProvider ?? TimeProvider.System;
         timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
+        generalWindowsOnly = options?.GeneralWindowsOnly ?? false;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
         loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
@@ -518,6 +520,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public void Dispose() => gate.Release();
     }
 
+    /// <summary>Tests only: whether a rule's window aggregates as rows arrive (see <see cref="RulePlan.Aggregating"/>).</summary>
+    internal bool IsAggregatingWindow(string id) => Find(id).Plan.Aggregating;
+
     private RuleEntry Find(string id) =>
         rules.TryGetValue(id, out var entry) ? entry : throw new KeyNotFoundException($"no rule has id `{id}`");
 
@@ -555,7 +560,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
         }
 
-        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder, rule.Options.IsEventTime, timeZone);
+        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {
             // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.

@@ -18,6 +18,12 @@ public sealed class EdgeStreamEngineOptions
     /// </summary>
     public TimeZoneInfo TimeZone { get; set; } = TimeZoneInfo.Local;
 
+    /// <summary>
+    /// Tests only: run every window over its rows when it fires, never aggregating as rows arrive, so the two ways can
+    /// be compared (the differential tests).
+    /// </summary>
+    internal bool GeneralWindowsOnly { get; set; }
+
     /// <summary>Where the engine and the <c>log</c> sink write; nothing is logged when null.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 }

@@ -21,10 +21,17 @@ internal static class Aggregates
     /// <param name="argument">Its first argument, evaluated per row; null for <c>*</c>.</param>
     /// <param name="options">Its further arguments (<c>percentile_cont(x, 0.5)</c>'s fraction…), evaluated once per group.</param>
     /// <param name="user">A user aggregate's accumulator factory; null for a built-in.</param>
-    public static Evaluator Compile(string name, Evaluator? argument, Evaluator[] options, Func<IAggregateAccumulator>? user)
+    /// <param name="id">Its index among the statement's aggregate calls: where a window that aggregates as rows arrive
+    /// puts its result (<see cref="EvalContext.AggregateValues"/>).</param>
+    public static Evaluator Compile(string name, Evaluator? argument, Evaluator[] options, Func<IAggregateAccumulator>? user, int id = -1)
     {
         return ctx =>
         {
+            if (id >= 0 && ctx.AggregateValues is { } computed)
+            {
+                return ctx.AggregateErrors?[id] is { } failed ? throw new EvaluationException(failed) : computed[id];
+            }
+
             var group = ctx.Group ?? throw new EvaluationException($"aggregate function `{name}` needs a window");
             var values = new Value[group.Count];
             var current = (Row?[])ctx.Rows.Clone();
@@ -131,7 +138,7 @@ internal static class Aggregates
     }
 
     /// <summary>A row as an object: what <c>collect(*)</c> gathers.</summary>
-    private static ValueObject Whole(Row row)
+    internal static ValueObject Whole(Row row)
     {
         var fields = new ValueObject(row.Values.Length);
         foreach (var (name, value) in row.Fields())
@@ -223,7 +230,7 @@ internal static class Aggregates
         return integers ? Value.From(integerSum / present.Length) : Value.From(floatSum / present.Length);
     }
 
-    private static int Order(Value a, Value b, string name)
+    internal static int Order(Value a, Value b, string name)
     {
         if (a.IsNumber && b.IsNumber)
         {

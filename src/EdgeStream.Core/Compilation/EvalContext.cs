@@ -38,6 +38,15 @@ internal sealed class EvalContext
 
     public long WindowEnd { get; set; }
 
+    /// <summary>
+    /// The results of the statement's aggregate calls for the current group, when a window computed them as rows
+    /// arrived (by <see cref="AggregateSpec.Id"/>); null when aggregates read <see cref="Group"/>.
+    /// </summary>
+    public Value[]? AggregateValues { get; set; }
+
+    /// <summary>For each aggregate with <see cref="AggregateValues"/>, its error, if it failed.</summary>
+    public string?[]? AggregateErrors { get; set; }
+
     /// <summary>Whether an aggregate is evaluating its argument on each row of the group (<c>event_time()</c> is then the row's).</summary>
     public bool InAggregate { get; set; }
 

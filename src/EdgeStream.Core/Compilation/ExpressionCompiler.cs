@@ -16,6 +16,11 @@ internal sealed class ExpressionCompiler
     private readonly string ruleId;
     private readonly Dictionary<SelectField, int> aliasIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<CallExpr, int> aggregateIds = new(ReferenceEqualityComparer.Instance);
+    private readonly List<AggregateSpec> aggregates = [];
+
+    /// <summary>The statement's aggregate calls compiled so far, each once (a user aggregate's name is marked, so it has no accumulator).</summary>
+    public IReadOnlyList<AggregateSpec> AggregateCalls => aggregates;
 
     /// <param name="bound">The bound statement whose expressions are compiled.</param>
     /// <param name="schemas">The row schema of each source, in <see cref="BoundSelect.Sources"/> order.</param>
@@ -196,7 +201,14 @@ internal sealed class ExpressionCompiler
                     var argument = call.Arguments.Count == 0 || call.Arguments[0] is Wildcard ? null : Compile(call.Arguments[0]);
                     var context = new FunctionContext(ruleId, aggregate.Name);
                     Func<IAggregateAccumulator>? user = aggregate.Implementation is IAggregateFunction custom ? () => custom.CreateAccumulator(context) : null;
-                    return Aggregates.Compile(aggregate.Name, argument, call.Arguments.Skip(1).Select(Compile).ToArray(), user);
+                    var options = call.Arguments.Skip(1).Select(Compile).ToArray();
+                    if (!aggregateIds.TryGetValue(call, out var id))
+                    {
+                        aggregateIds[call] = id = aggregates.Count;
+                        aggregates.Add(new AggregateSpec(id, user is null ? aggregate.Name : "\u0001user:" + aggregate.Name, argument, options));
+                    }
+
+                    return Aggregates.Compile(aggregate.Name, argument, options, user, id);
                 }
 
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:

@@ -24,7 +24,7 @@ internal sealed class RulePlan
     private readonly string? timestampFormat;
     private readonly (JoinKind Kind, Evaluator? On)[] joins;
 
-    private RulePlan(BoundSelect bound, RowDecoder[] decoders, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone)
+    private RulePlan(BoundSelect bound, RowDecoder[] decoders, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone, bool incremental)
     {
         this.bound = bound;
         Decoders = decoders;
@@ -64,6 +64,9 @@ internal sealed class RulePlan
 
         // Compile every item now, so an unsupported construct fails rule creation rather than the first event.
         compiler.CompileFields();
+        Aggregating = incremental && Window is { Kind: WindowKind.Tumbling or WindowKind.Hopping, Unit: not (TimeUnit.Hours or TimeUnit.Days) }
+            && Groups && joins.Length == 0 && !(FiltersAfterWindow && where is not null)
+            && compiler.AggregateCalls.All(a => Accumulator.Supports(a.Name));
     }
 
     /// <summary>The decoder of the first stream.</summary>
@@ -229,6 +232,22 @@ internal sealed class RulePlan
         Add("project", "project");
         return prefixes;
     }
+
+    /// <summary>
+    /// Whether the window aggregates as rows arrive (<see cref="PaneWindowOperator"/>): a tumbling or hopping window in
+    /// <c>ms</c>, <c>ss</c> or <c>mi</c> whose statement groups, joins nothing, has no WHERE after the window, and whose
+    /// aggregates all have accumulators (not <c>deduplicate</c> or a user aggregate).
+    /// </summary>
+    public bool Aggregating { get; }
+
+    /// <summary>The GROUP BY key of the current row (one key for all rows without keys).</summary>
+    /// <exception cref="EvaluationException">A key failed on this row.</exception>
+    public object KeyOf(EvalContext context) => groupKeys.Length == 0 ? NoKey : new GroupKey(Array.ConvertAll(groupKeys, k => k(context)));
+
+    private static readonly object NoKey = new();
+
+    /// <summary>The statement's aggregate calls (after construction, all of them).</summary>
+    public IReadOnlyList<AggregateSpec> AggregateCalls => Compiler.AggregateCalls;
 
     /// <summary>The statement's window, if any.</summary>
     public WindowPlan? Window { get; }
@@ -433,7 +452,9 @@ internal sealed class RulePlan
     /// <param name="shared">The decoder of a <c>SHARED</c> stream, whose rows every rule of the stream reads; null to make one.</param>
     /// <param name="eventTime">Whether the rule runs on event time (the stream's <c>TIMESTAMP</c> column is then always decoded).</param>
     /// <param name="timeZone">The zone that aligns <c>hh</c> and <c>dd</c> windows; UTC when null.</param>
-    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null, bool eventTime = false, TimeZoneInfo? timeZone = null)
+    /// <param name="incremental">Whether tumbling and hopping windows may aggregate as rows arrive (false: always over the window's rows).</param>
+    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null, bool eventTime = false,
+        TimeZoneInfo? timeZone = null, bool incremental = true)
     {
         var statement = bound.Statement;
         var window = statement.GroupBy?.Window;
@@ -462,7 +483,7 @@ internal sealed class RulePlan
             decoders[i] = new RowDecoder(bound.Sources[i].Definition);
         }
 
-        return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), ruleId), eventTime, timeZone);
+        return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), ruleId), eventTime, timeZone, incremental);
     }
 
     /// <summary>The columns the statement reads, or null when it reads them all (a <c>*</c> anywhere).</summary>

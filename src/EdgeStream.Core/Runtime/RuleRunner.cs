@@ -312,7 +312,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (plan.Window is { } shape)
         {
-            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime);
+            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null);
         }
 
         if (plan.EventTime)
@@ -1136,9 +1136,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         var firings = fired.ToArray();
         fired.Clear();
-        foreach (var (windowRows, start, end) in firings)
+        foreach (var firing in firings)
         {
+            var (windowRows, start, end) = firing;
             windowMetrics!.AddOut();
+            if (firing.Groups is { } aggregated)
+            {
+                await EmitAggregatedAsync(aggregated, firing.Error, start, end, context).ConfigureAwait(false);
+                continue;
+            }
+
             var rows = windowRows;
             if (joinMetrics is { } joins)
             {
@@ -1225,6 +1232,83 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
     }
 
+    /// <summary>An aggregating window that fired: its groups, already aggregated, projected and emitted.</summary>
+    private async ValueTask EmitAggregatedAsync(List<PaneGroup> groups, string? keyError, long start, long end, EvalContext context)
+    {
+        if (keyError is not null)
+        {
+            aggregateMetrics?.AddIn();
+            aggregateMetrics?.AddException();
+            await ReportAsync("run Group By error: " + keyError).ConfigureAwait(false);
+            return;
+        }
+
+        context.WindowStart = start;
+        context.WindowEnd = end;
+        try
+        {
+            aggregateMetrics?.AddIn();
+            aggregateMetrics?.AddOut();
+            var results = await ProjectGroupsAsync(groups.Select(g => (g.First, (IReadOnlyList<Row>)[g.First], (PaneGroup?)g)).ToList(), context).ConfigureAwait(false);
+            await EmitResultsAsync(results, end, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Group = null;
+            (context.AggregateValues, context.AggregateErrors) = (null, null);
+            (context.WindowStart, context.WindowEnd) = (0, 0);
+        }
+    }
+
+    /// <summary>Sends a window's results, if any; a non-empty emission counts as a hit for <c>last_agg_hit_*</c>.</summary>
+    private async ValueTask EmitResultsAsync(List<ValueObject>? results, long end, EvalContext context)
+    {
+        if (results is null)
+        {
+            return;
+        }
+
+        if (results.Count > 0)
+        {
+            // last_agg_hit_time()/last_agg_hit_count() read the hits before this window.
+            context.LastAggHitTime = end;
+            context.LastAggHitCount++;
+        }
+
+        await EmitAsync(results).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets the context to one group: its first row, its rows, and (for an aggregating window) its aggregates' results.</summary>
+    private void Enter(EvalContext context, (Row First, IReadOnlyList<Row> Rows, PaneGroup? Aggregated) group)
+    {
+        context.SetRow(group.First);
+        context.Group = group.Rows;
+        if (group.Aggregated is { } aggregated)
+        {
+            var count = aggregated.Accumulators.Length;
+            var values = new Value[count];
+            var errors = default(string?[]);
+            for (var i = 0; i < count; i++)
+            {
+                try
+                {
+                    // Further arguments (a percentile's fraction) are read on the group's first row, as over its rows.
+                    context.AggregateValues = null;
+                    var options = Array.ConvertAll(plan.AggregateCalls[i].Options, o => o(context));
+                    values[i] = aggregated.Accumulators[i].Result(options);
+                }
+                catch (EvaluationException e)
+                {
+                    errors ??= new string?[count];
+                    errors[i] = e.Message;
+                }
+            }
+
+            context.AggregateValues = values;
+            context.AggregateErrors = errors;
+        }
+    }
+
     /// <summary>Projects a window's rows (per row, or per group) and emits them.</summary>
     private async ValueTask EmitRowsAsync(List<Row> rows, long start, long end, EvalContext context)
     {
@@ -1232,18 +1316,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         context.WindowEnd = end;
         try
         {
-            var results = plan.Groups ? await ProjectGroupsAsync(rows, context).ConfigureAwait(false) : await ProjectRowsAsync(rows, context).ConfigureAwait(false);
-            if (results is not null)
-            {
-                if (results.Count > 0)
-                {
-                    // last_agg_hit_time()/last_agg_hit_count() read the hits before this window.
-                    context.LastAggHitTime = end;
-                    context.LastAggHitCount++;
-                }
-
-                await EmitAsync(results).ConfigureAwait(false);
-            }
+            var results = plan.Groups ? await GroupAndProjectAsync(rows, context).ConfigureAwait(false) : await ProjectRowsAsync(rows, context).ConfigureAwait(false);
+            await EmitResultsAsync(results, end, context).ConfigureAwait(false);
         }
         finally
         {
@@ -1310,7 +1384,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// A window with aggregates or GROUP BY keys: one result row per group (its plain columns read from the group's
     /// first row), filtered by HAVING, ordered by ORDER BY over the groups, cut by LIMIT; null when it failed.
     /// </summary>
-    private async ValueTask<List<ValueObject>?> ProjectGroupsAsync(List<Row> rows, EvalContext context)
+    private async ValueTask<List<ValueObject>?> GroupAndProjectAsync(List<Row> rows, EvalContext context)
     {
         List<List<Row>> groups;
         aggregateMetrics?.AddIn();
@@ -1326,15 +1400,20 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return null;
         }
 
+        return await ProjectGroupsAsync(groups.Select(g => (g[0], (IReadOnlyList<Row>)g, (PaneGroup?)null)).ToList(), context).ConfigureAwait(false);
+    }
+
+    /// <summary>HAVING, the projection, ORDER BY and LIMIT over a window's groups; null when it failed (reported).</summary>
+    private async ValueTask<List<ValueObject>?> ProjectGroupsAsync(List<(Row First, IReadOnlyList<Row> Rows, PaneGroup? Aggregated)> groups, EvalContext context)
+    {
         // HAVING keeps the groups that pass; a window left with none goes no further (it emits nothing, not []).
         if (havingMetrics is { } havingCounts)
         {
             havingCounts.AddIn();
-            var passed = new List<List<Row>>(groups.Count);
+            var passed = new List<(Row First, IReadOnlyList<Row> Rows, PaneGroup? Aggregated)>(groups.Count);
             foreach (var group in groups)
             {
-                context.SetRow(group[0]);
-                context.Group = group;
+                Enter(context, group);
                 try
                 {
                     if (plan.Having(context))
@@ -1360,15 +1439,14 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         projectMetrics.AddIn();
-        var kept = new List<(List<Row> Group, ValueObject Result, Value[] Keys)>();
+        var kept = new List<(ValueObject Result, Value[] Keys)>();
         foreach (var group in groups)
         {
-            context.SetRow(group[0]);
-            context.Group = group;
+            Enter(context, group);
             try
             {
                 var result = plan.Project(context, options.SendNilField, options.SendMetaToSink);
-                kept.Add((group, result, plan.HasOrder ? plan.SortKeys(context) : []));
+                kept.Add((result, plan.HasOrder ? plan.SortKeys(context) : []));
             }
             catch (EvaluationException e)
             {

@@ -52,7 +52,7 @@ internal sealed class WindowPlan
 
     public WindowKind Kind { get; }
 
-    private TimeUnit Unit { get; }
+    public TimeUnit Unit { get; }
 
     /// <summary>The zone whose wall clock places <c>hh</c> and <c>dd</c> boundaries.</summary>
     public TimeZoneInfo TimeZone { get; }
