@@ -12,6 +12,13 @@ namespace EdgeStream.Compilation;
 /// <param name="Options">Its further arguments, evaluated once per group when the window fires.</param>
 internal sealed record AggregateSpec(int Id, string Name, Evaluator? Argument, Evaluator[] Options)
 {
+    /// <summary>Its <c>FILTER (WHERE …)</c>, or null: a row that does not meet it is not aggregated.</summary>
+    public Evaluator? Filter { get; init; }
+
+    /// <summary>Whether the context's row is aggregated (it meets the FILTER).</summary>
+    /// <exception cref="EvaluationException">The FILTER failed on this row.</exception>
+    public bool Takes(EvalContext context) => Filter is null || Operators.IsTrue(Filter(context));
+
     /// <summary>The value a row gives the aggregate: its argument, or for <c>*</c> the whole row (collect, merge_agg, last_value) or true.</summary>
     public Value ValueOf(EvalContext context) => Argument is not null
         ? Argument(context)

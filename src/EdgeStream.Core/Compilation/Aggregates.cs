@@ -23,7 +23,8 @@ internal static class Aggregates
     /// <param name="user">A user aggregate's accumulator factory; null for a built-in.</param>
     /// <param name="id">Its index among the statement's aggregate calls: where a window that aggregates as rows arrive
     /// puts its result (<see cref="EvalContext.AggregateValues"/>).</param>
-    public static Evaluator Compile(string name, Evaluator? argument, Evaluator[] options, Func<IAggregateAccumulator>? user, int id = -1)
+    /// <param name="filter">Its <c>FILTER (WHERE …)</c>: only rows that meet it are aggregated; null for all rows.</param>
+    public static Evaluator Compile(string name, Evaluator? argument, Evaluator[] options, Func<IAggregateAccumulator>? user, int id = -1, Evaluator? filter = null)
     {
         return ctx =>
         {
@@ -33,6 +34,11 @@ internal static class Aggregates
             }
 
             var group = ctx.Group ?? throw new EvaluationException($"aggregate function `{name}` needs a window");
+            if (filter is not null)
+            {
+                group = Filtered(group, filter, ctx);
+            }
+
             var values = new Value[group.Count];
             var current = (Row?[])ctx.Rows.Clone();
             var settings = options.Length == 0 ? [] : options.Select(o => o(ctx)).ToArray();
@@ -66,6 +72,30 @@ internal static class Aggregates
                 _ => Apply(name, values),
             };
         };
+    }
+
+    /// <summary>The rows of a group that meet an aggregate's <c>FILTER (WHERE …)</c> (the context's rows are put back).</summary>
+    private static List<Row> Filtered(IReadOnlyList<Row> group, Evaluator filter, EvalContext ctx)
+    {
+        var current = (Row?[])ctx.Rows.Clone();
+        var kept = new List<Row>(group.Count);
+        try
+        {
+            foreach (var row in group)
+            {
+                ctx.SetRow(row);
+                if (Operators.IsTrue(filter(ctx)))
+                {
+                    kept.Add(row);
+                }
+            }
+        }
+        finally
+        {
+            ctx.SetParts(current);
+        }
+
+        return kept;
     }
 
     /// <summary>

@@ -196,19 +196,20 @@ internal sealed class ExpressionCompiler
                 }
 
             case CallExpr call when bound.Functions.TryGet(call.Name, out var aggregate) && aggregate.Kind == Functions.FunctionKind.Aggregate
-                && call.Filter is null && (Aggregates.IsBuiltin(aggregate.Name) || aggregate.Implementation is IAggregateFunction):
+                && (Aggregates.IsBuiltin(aggregate.Name) || aggregate.Implementation is IAggregateFunction):
                 {
                     var argument = call.Arguments.Count == 0 || call.Arguments[0] is Wildcard ? null : Compile(call.Arguments[0]);
                     var context = new FunctionContext(ruleId, aggregate.Name);
                     Func<IAggregateAccumulator>? user = aggregate.Implementation is IAggregateFunction custom ? () => custom.CreateAccumulator(context) : null;
                     var options = call.Arguments.Skip(1).Select(Compile).ToArray();
+                    var filter = call.Filter is null ? null : Compile(call.Filter);
                     if (!aggregateIds.TryGetValue(call, out var id))
                     {
                         aggregateIds[call] = id = aggregates.Count;
-                        aggregates.Add(new AggregateSpec(id, user is null ? aggregate.Name : "\u0001user:" + aggregate.Name, argument, options));
+                        aggregates.Add(new AggregateSpec(id, user is null ? aggregate.Name : "\u0001user:" + aggregate.Name, argument, options) { Filter = filter });
                     }
 
-                    return Aggregates.Compile(aggregate.Name, argument, options, user, id);
+                    return Aggregates.Compile(aggregate.Name, argument, options, user, id, filter);
                 }
 
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
@@ -223,7 +224,6 @@ internal sealed class ExpressionCompiler
 
     private static string DescribeUnsupported(Expr expr) => expr switch
     {
-        CallExpr { Filter: not null } c => $"`{c.Name}(…) FILTER (WHERE …)`: aggregate FILTER is not implemented",
         CallExpr c => $"function `{c.Name}`: the function library is not implemented",
         Wildcard => "`*` here",
         _ => expr.GetType().Name,

@@ -430,7 +430,10 @@ internal sealed class PaneWindowOperator : WindowOperator
             {
                 try
                 {
-                    group.Accumulators[i].Add(specs[i].ValueOf(context));
+                    if (specs[i].Takes(context))
+                    {
+                        group.Accumulators[i].Add(specs[i].ValueOf(context));
+                    }
                 }
                 catch (EvaluationException e)
                 {

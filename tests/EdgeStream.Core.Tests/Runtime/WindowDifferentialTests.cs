@@ -19,7 +19,8 @@ public sealed class WindowDifferentialTests
         "count(*) AS c", "count(v) AS cv", "sum(n) AS sn", "avg(n) AS an", "avg(v) AS av", "min(v) AS mnv", "max(n) AS mxn",
         "collect(n) AS cn", "last_value(v, true) AS lv", "last_value(n, false) AS ln", "median(v) AS md", "stddev(v) AS sd",
         "vars(n) AS vs", "percentile_disc(v, 0.5) AS pd", "percentile_cont(n, 0.25) AS pc", "collect(*)[0]->k AS fk",
-        "sum(n) * 2 + count(*) AS expr", "window_start() AS ws", "window_end() AS we",
+        "sum(n) * 2 + count(*) AS expr", "count(*) FILTER (WHERE v > 50) AS ch", "avg(n) FILTER (WHERE k != 2) AS af",
+        "window_start() AS ws", "window_end() AS we",
     ];
 
     [Test]
@@ -45,6 +46,27 @@ public sealed class WindowDifferentialTests
         var general = await RunAsync(sql, options, events, generalOnly: true);
         Assert.That(Rounded(incremental.Json), Is.EqualTo(Rounded(general.Json)), $"seed {seed}: {sql}");
         Assert.That(incremental.Aggregating, Is.True);
+    }
+
+    [Test]
+    public async Task An_aggregate_filter_counts_only_the_rows_that_meet_it_in_both_operators()
+    {
+        var events = new List<Dictionary<string, object?>>
+        {
+            new() { ["k"] = 1L, ["v"] = 10.0, ["n"] = 1L, ["ts"] = T0 + 100 },
+            new() { ["k"] = 1L, ["v"] = 60.0, ["n"] = 2L, ["ts"] = T0 + 200 },
+            new() { ["k"] = 2L, ["v"] = 70.0, ["n"] = 3L, ["ts"] = T0 + 300 },
+            new() { ["k"] = 1L, ["v"] = 80.0, ["n"] = 4L, ["ts"] = T0 + 400 },
+            new() { ["k"] = 2L, ["v"] = 5.0, ["n"] = 5L, ["ts"] = T0 + 2_500 },
+        };
+        const string Sql = "SELECT k, count(*) FILTER (WHERE v > 50) AS hi, sum(n) FILTER (WHERE v < 50) AS lo, collect(n) FILTER (WHERE n > 1) AS ns "
+            + "FROM s GROUP BY k, TUMBLINGWINDOW(ss, 1) ORDER BY k";
+        var options = new RuleOptions { IsEventTime = true };
+        var incremental = await RunAsync(Sql, options, events, generalOnly: false);
+        var general = await RunAsync(Sql, options, events, generalOnly: true);
+        Assert.That(incremental.Aggregating, Is.True);
+        Assert.That(incremental.Json, Is.EqualTo("""[[{"k":1,"hi":2,"lo":1,"ns":[2,4]},{"k":2,"hi":1,"ns":[3]}],[]]"""), "the second window, [T0+1000, T0+2000), is empty");
+        Assert.That(general.Json, Is.EqualTo(incremental.Json));
     }
 
     [Test]
