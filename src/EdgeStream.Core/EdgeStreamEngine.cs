@@ -535,7 +535,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var stream = bound.Sources[0].Definition;
         if (RuleRunner.FileSource(stream) is { } file && !file.Equals("stdin", StringComparison.OrdinalIgnoreCase) && !File.Exists(file))
         {
-            throw BindError.At(select.From.Span, SqlErrorCode.InvalidValue, $"stream `{stream.Name}` reads file `{file}`, which does not exist");
+            throw BindError.At(select.From.Span, SqlErrorCode.InvalidValue, $"{(stream.IsTable ? "table" : "stream")} `{stream.Name}` reads file `{file}`, which does not exist");
         }
 
         var format = ResolveFormat(stream, select.From.Span);

@@ -65,6 +65,23 @@ internal abstract class Accumulator
         }
     }
 
+    /// <summary>Throws the error <see cref="Add"/> would record for <paramref name="value"/>, changing nothing (a running aggregation refuses the row).</summary>
+    /// <exception cref="EvaluationException">The aggregate cannot take the value.</exception>
+    public void Check(Value value)
+    {
+        if (error is not null)
+        {
+            throw new EvaluationException(error);
+        }
+
+        Validate(value);
+    }
+
+    /// <summary>Throws when <see cref="Take"/> would; changes nothing.</summary>
+    protected virtual void Validate(Value value)
+    {
+    }
+
     /// <summary>A row whose argument failed: the aggregate fails with its error.</summary>
     public void Fail(string message) => error ??= message;
 
@@ -123,6 +140,14 @@ internal abstract class Accumulator
 
         public override Accumulator Empty() => new SumAccumulator(name);
 
+        protected override void Validate(Value value)
+        {
+            if (!value.IsNull && !value.IsNumber)
+            {
+                throw new EvaluationException($"run {name} function error: requires number but found {value.Describe()}");
+            }
+        }
+
         protected override void Take(Value value)
         {
             if (value.IsNull)
@@ -178,6 +203,14 @@ internal abstract class Accumulator
         private Value best = Value.Null;
 
         public override Accumulator Empty() => new ExtremeAccumulator(name);
+
+        protected override void Validate(Value value)
+        {
+            if (!value.IsNull && !best.IsNull)
+            {
+                Aggregates.Order(value, best, name);
+            }
+        }
 
         protected override void Take(Value value)
         {
@@ -250,6 +283,14 @@ internal abstract class Accumulator
 
         public override Accumulator Empty() => new MergeAccumulator();
 
+        protected override void Validate(Value value)
+        {
+            if (!value.IsNull && value.Kind != ValueKind.Object)
+            {
+                throw new EvaluationException($"run merge_agg function error: requires an object but found {value.Describe()}");
+            }
+        }
+
         protected override void Take(Value value)
         {
             if (value.IsNull)
@@ -288,6 +329,14 @@ internal abstract class Accumulator
         private readonly List<Value> values = [];
 
         public override Accumulator Empty() => new ValuesAccumulator(name);
+
+        protected override void Validate(Value value)
+        {
+            if (name != "collect" && !value.IsNull && !value.IsNumber)
+            {
+                throw new EvaluationException($"run {name} function error: requires number but found {value.Describe()}");
+            }
+        }
 
         protected override void Take(Value value) => values.Add(value);
 

@@ -168,33 +168,10 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
                 Check(item.Expr, Clause.OrderBy);
             }
 
+            // Aggregates and GROUP BY without a window bind: they run as a running aggregation (EdgeStream's extension;
+            // eKuiper needs a window), which the plan checks further.
             var isAggregate = selectAggregates > 0 || aggregates > before;
-            if (isAggregate && !hasWindow)
-            {
-                var at = FirstAggregate() ?? select.Span;
-                throw BindError.At(at, SqlErrorCode.InvalidUse,
-                    "aggregate functions need a window: add GROUP BY with TUMBLINGWINDOW, HOPPINGWINDOW, SLIDINGWINDOW, SESSIONWINDOW or COUNTWINDOW");
-            }
-
-            if (select.GroupBy is { Window: null } groupBy)
-            {
-                throw BindError.At(groupBy.Span, SqlErrorCode.InvalidUse, "GROUP BY needs a window (TUMBLINGWINDOW, HOPPINGWINDOW, SLIDINGWINDOW, SESSIONWINDOW, COUNTWINDOW or STATEWINDOW)");
-            }
-
             return new BoundSelect(select, sources, fields, isAggregate, names, types) { Functions = binder.Functions };
-        }
-
-        private SourceSpan? FirstAggregate()
-        {
-            foreach (var (expr, _) in types)
-            {
-                if (expr is CallExpr call && binder.Functions.TryGet(call.Name, out var f) && f.Kind == FunctionKind.Aggregate)
-                {
-                    return call.Span;
-                }
-            }
-
-            return null;
         }
 
         private void AddSource(TableRef table)

@@ -64,6 +64,12 @@ internal sealed class RulePlan
 
         // Compile every item now, so an unsupported construct fails rule creation rather than the first event.
         compiler.CompileFields();
+        if (Running && compiler.AggregateCalls.FirstOrDefault(a => !Accumulator.Supports(a.Name)) is { } holistic)
+        {
+            throw BindError.At(bound.Statement.Span, SqlErrorCode.InvalidUse,
+                $"aggregate `{holistic.Name.TrimStart('\u0001').Replace("user:", string.Empty, StringComparison.Ordinal)}` needs a window: without one, an aggregate must update as rows arrive");
+        }
+
         Aggregating = incremental && Window is { Kind: WindowKind.Tumbling or WindowKind.Hopping, Unit: not (TimeUnit.Hours or TimeUnit.Days) }
             && Groups && joins.Length == 0 && !(FiltersAfterWindow && where is not null)
             && compiler.AggregateCalls.All(a => Accumulator.Supports(a.Name));
@@ -214,12 +220,12 @@ internal sealed class RulePlan
             Add("window", "window");
         }
 
-        if (Window is not null && bound.Statement.GroupBy is { Keys.IsEmpty: false })
+        if ((Window is not null || Running) && bound.Statement.GroupBy is { Keys.IsEmpty: false })
         {
             Add("aggregate", "aggregate");
         }
 
-        if (Window is not null && bound.Statement.Having is not null)
+        if ((Window is not null || Running) && bound.Statement.Having is not null)
         {
             Add("having", "having");
         }
@@ -239,6 +245,12 @@ internal sealed class RulePlan
     /// aggregates all have accumulators (not <c>deduplicate</c> or a user aggregate).
     /// </summary>
     public bool Aggregating { get; }
+
+    /// <summary>
+    /// A GROUP BY (keys or aggregates) without a window: a running aggregation. Each row updates its group's aggregates
+    /// and sends the group's new result (EdgeStream's extension; eKuiper needs a window).
+    /// </summary>
+    public bool Running => Window is null && Groups;
 
     /// <summary>The GROUP BY key of the current row (one key for all rows without keys).</summary>
     /// <exception cref="EvaluationException">A key failed on this row.</exception>
@@ -461,12 +473,15 @@ internal sealed class RulePlan
         Reject(window is { Kind: WindowKind.State } ? window.Span : null, "state windows are not implemented yet");
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
         Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
-        Reject(window is null && bound.IsAggregate ? statement.Span : null, "aggregate functions need a window");
+        var running = window is null && (bound.IsAggregate || statement.GroupBy is { Keys.IsEmpty: false });
+        Reject(running && !statement.Joins.IsEmpty ? statement.Joins[0].Span : null, "GROUP BY without a window cannot join yet; add a window");
         var streams = bound.Sources.Count(s => !s.Definition.IsTable);
         Reject(streams == 0 ? statement.From.Span : null, "a rule needs a stream: it reads only tables");
         Reject(streams > 1 && window is null ? statement.Joins[0].Span : null, "a join of streams needs a window");
         Reject(streams > 1 && window is { Kind: WindowKind.Count } ? statement.Joins[0].Span : null, "a join of streams needs a time window, not a count window");
-        Reject(window is null ? statement.Having?.Span : null, "HAVING needs a window");
+        Reject(statement.Joins.Where((j, i) => j.Kind is JoinKind.Right or JoinKind.Full && (bound.Sources[i + 1].Definition.IsTable || bound.Sources[0].Definition.IsTable)).FirstOrDefault()?.Span,
+            "a join with a table is INNER, LEFT or CROSS: a table's unmatched rows have no event to go with");
+        Reject(window is null && !running ? statement.Having?.Span : null, "HAVING needs a window, GROUP BY keys or an aggregate");
         Reject(window is null && !statement.OrderBy.IsEmpty ? statement.OrderBy[0].Span : null, "ORDER BY needs a window");
         Reject(window is null && statement.Limit is not null ? statement.Span : null, "LIMIT needs a window");
         var used = UsedColumns(bound);
@@ -646,10 +661,12 @@ internal sealed class RulePlan
         var result = new ValueObject(fields.Length);
         if (hasStar)
         {
-            // A joined combination gives the fields of each of its rows; an earlier source's field wins a clash.
-            for (var part = context.Rows.Length - 1; part >= 0; part--)
+            // A joined combination gives the fields of each of its rows; an earlier source's field wins a clash, even
+            // when its value is null (which is then left out like any null).
+            var seen = context.Rows.Length > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
+            foreach (var row in context.Rows)
             {
-                if (context.Rows[part] is not { } row)
+                if (row is null)
                 {
                     continue;
                 }
@@ -657,9 +674,10 @@ internal sealed class RulePlan
                 for (var slot = 0; slot < row.Values.Length; slot++)
                 {
                     var value = row.Values[slot];
-                    if (!value.IsNull || sendNilField)
+                    var name = row.Schema.NameAt(slot);
+                    if ((seen is null || seen.Add(name)) && (!value.IsNull || sendNilField))
                     {
-                        result[row.Schema.NameAt(slot)] = value;
+                        result[name] = value;
                     }
                 }
             }

@@ -185,6 +185,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private readonly OperatorMetrics? joinMetrics;
     private readonly OperatorMetrics? alignerMetrics;
     private readonly TableState?[] tables;
+
+    // GROUP BY without a window: each group's running aggregates, for as long as the rule runs.
+    private readonly Dictionary<object, PaneGroup>? running;
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
@@ -271,6 +274,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         havingMetrics = Metrics("having");
         joinMetrics = Metrics("join");
         alignerMetrics = Metrics("joinAligner");
+        running = plan.Running ? [] : null;
         tables = Enumerable.Range(0, plan.SourceCount)
             .Select(i => plan.IsTable(i) ? new TableState(plan.TableRetention(i).Key, plan.TableRetention(i).RetainSize) : null)
             .ToArray();
@@ -970,6 +974,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             filter.AddOut();
         }
 
+        if (running is not null)
+        {
+            await AggregateRowAsync(row, context, started).ConfigureAwait(false);
+            return;
+        }
+
         if (window is { } open)
         {
             if (await EntersWindowAsync(context).ConfigureAwait(false))
@@ -1037,6 +1047,83 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             counts.AddException();
             await ReportAsync("run Window Filter error: " + e.Message).ConfigureAwait(false);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// GROUP BY without a window: the row updates its group's aggregates (all or none: a value an aggregate cannot take
+    /// rejects the row, reported, and leaves the totals as they were), then the group's new result is sent if it passes
+    /// HAVING. Plain columns read the current row.
+    /// </summary>
+    private async ValueTask AggregateRowAsync(Row row, EvalContext context, long started)
+    {
+        aggregateMetrics?.AddIn();
+        object key;
+        try
+        {
+            key = plan.KeyOf(context);
+        }
+        catch (EvaluationException e)
+        {
+            aggregateMetrics?.AddException();
+            await ReportAsync("run Group By error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        var specs = plan.AggregateCalls;
+        if (!running!.TryGetValue(key, out var group))
+        {
+            group = new PaneGroup(row, specs.Select(s => Accumulator.Create(s.Name)!).ToArray());
+        }
+
+        var values = new Value?[specs.Count];
+        context.InAggregate = true;
+        try
+        {
+            for (var i = 0; i < specs.Count; i++)
+            {
+                if (specs[i].Takes(context))
+                {
+                    var value = specs[i].ValueOf(context);
+                    group.Accumulators[i].Check(value);
+                    values[i] = value;
+                }
+            }
+        }
+        catch (EvaluationException e)
+        {
+            aggregateMetrics?.AddException();
+            await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+            return;
+        }
+        finally
+        {
+            context.InAggregate = false;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is { } value)
+            {
+                group.Accumulators[i].Add(value);
+            }
+        }
+
+        running[key] = group;
+        aggregateMetrics?.AddOut();
+        try
+        {
+            var results = await ProjectGroupsAsync([(row, (IReadOnlyList<Row>)[row], group)], context).ConfigureAwait(false);
+            if (results is { Count: > 0 })
+            {
+                Latency(projectMetrics, started);
+                await EmitAsync(results).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            context.Group = null;
+            (context.AggregateValues, context.AggregateErrors) = (null, null);
         }
     }
 
