@@ -22,6 +22,9 @@ internal sealed class RulePlan
     private readonly Evaluator? windowFilter;
     private readonly Evaluator? slidingTrigger;
     private readonly string? timestampFormat;
+    private readonly Evaluator? stateBegin;
+    private readonly Evaluator? stateEmit;
+    private readonly Evaluator[] partitionKeys = [];
     private readonly (JoinKind Kind, Evaluator? On)[] joins;
 
     private RulePlan(BoundSelect bound, RowDecoder[] decoders, ExpressionCompiler compiler, bool eventTime, TimeZoneInfo? timeZone, bool incremental)
@@ -42,6 +45,12 @@ internal sealed class RulePlan
         groupKeys = bound.Statement.GroupBy?.Keys.Select(compiler.Compile).ToArray() ?? [];
         windowFilter = bound.Statement.GroupBy?.Window?.Filter is { } filter ? compiler.Compile(filter) : null;
         slidingTrigger = bound.Statement.GroupBy?.Window?.Over?.When is { } when ? compiler.Compile(when) : null;
+        if (bound.Statement.GroupBy?.Window is { Kind: WindowKind.State } state)
+        {
+            stateBegin = compiler.Compile(state.Begin!);
+            stateEmit = compiler.Compile(state.Emit!);
+            partitionKeys = state.Over?.PartitionBy.Select(compiler.Compile).ToArray() ?? [];
+        }
         having = bound.Statement.Having is null ? null : compiler.Compile(bound.Statement.Having);
         where = bound.Statement.Where is null ? null : compiler.Compile(bound.Statement.Where);
         if (bound.Statement.Where is { } condition && bound.Statement.GroupBy?.Window is not null
@@ -315,6 +324,13 @@ internal sealed class RulePlan
     /// <exception cref="EvaluationException">The filter failed on this row.</exception>
     public bool WindowFilter(EvalContext context) => windowFilter is null || Operators.IsTrue(windowFilter(context));
 
+    /// <summary>A state window's conditions and partition key on the current row.</summary>
+    public (Func<EvalContext, bool> Begin, Func<EvalContext, bool> Emit, Func<EvalContext, object> PartitionOf)? StateWindow =>
+        stateBegin is null ? null : (
+            ctx => Operators.IsTrue(stateBegin(ctx)),
+            ctx => Operators.IsTrue(stateEmit!(ctx)),
+            ctx => partitionKeys.Length == 0 ? NoKey : new GroupKey(Array.ConvertAll(partitionKeys, k => k(ctx))));
+
     /// <summary>Whether the current row triggers a sliding window (its <c>OVER (WHEN …)</c>; every row without one).</summary>
     /// <exception cref="EvaluationException">The condition failed on this row.</exception>
     public bool SlidingTriggers(EvalContext context) => slidingTrigger is null || Operators.IsTrue(slidingTrigger(context));
@@ -470,9 +486,9 @@ internal sealed class RulePlan
     {
         var statement = bound.Statement;
         var window = statement.GroupBy?.Window;
-        Reject(window is { Kind: WindowKind.State } ? window.Span : null, "state windows are not implemented yet");
         Reject(window is { Kind: WindowKind.Count, Length: < 1 } ? window.Span : null, "a count window needs a size of at least 1");
-        Reject(window is { Over: not null } and not { Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } ? window!.Span : null, "window OVER is not implemented yet for this window");
+        Reject(window is { Over: not null } and not ({ Kind: WindowKind.Sliding, Over: { PartitionBy.IsEmpty: true, When: not null } } or { Kind: WindowKind.State, Over.When: null })
+            ? window!.Span : null, "window OVER is not implemented yet for this window");
         var running = window is null && (bound.IsAggregate || statement.GroupBy is { Keys.IsEmpty: false });
         Reject(running && !statement.Joins.IsEmpty ? statement.Joins[0].Span : null, "GROUP BY without a window cannot join yet; add a window");
         var streams = bound.Sources.Count(s => !s.Definition.IsTable);

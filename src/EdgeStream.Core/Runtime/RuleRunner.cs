@@ -316,7 +316,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (plan.Window is { } shape)
         {
-            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null);
+            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null, plan.StateWindow);
         }
 
         if (plan.EventTime)
@@ -992,7 +992,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 }
                 catch (EvaluationException e)
                 {
-                    await ReportAsync("run Window Over error: " + e.Message).ConfigureAwait(false);
+                    await ReportAsync((plan.Window!.Kind == Sql.Ast.WindowKind.State ? "run State Window error: " : "run Window Over error: ") + e.Message).ConfigureAwait(false);
                 }
 
                 await EmitFiredAsync(context).ConfigureAwait(false);

@@ -51,9 +51,12 @@ internal abstract class WindowOperator
     /// <param name="eventTime">Whether times are event times: the first boundary then follows the first row.</param>
     /// <param name="aggregating">Set when the statement's aggregates all have accumulators (see <see cref="PaneWindowOperator"/>):
     /// the GROUP BY key of the context's row and the aggregate calls.</param>
+    /// <param name="state">A state window's begin and emit conditions and its partition key, on the context's row.</param>
     public static WindowOperator Create(WindowPlan window, Func<EvalContext, bool> trigger, long start, bool eventTime,
-        (Func<EvalContext, object> KeyOf, IReadOnlyList<AggregateSpec> Specs)? aggregating = null) => window.Kind switch
+        (Func<EvalContext, object> KeyOf, IReadOnlyList<AggregateSpec> Specs)? aggregating = null,
+        (Func<EvalContext, bool> Begin, Func<EvalContext, bool> Emit, Func<EvalContext, object> PartitionOf)? state = null) => window.Kind switch
     {
+        WindowKind.State => new StateWindowOperator(state!.Value.Begin, state.Value.Emit, state.Value.PartitionOf),
         WindowKind.Tumbling or WindowKind.Hopping when aggregating is { } incremental =>
             new PaneWindowOperator(window, incremental.KeyOf, incremental.Specs, eventTime ? null : start),
         WindowKind.Count => new CountWindowOperator(window),
@@ -540,5 +543,42 @@ internal sealed class PaneWindowOperator : WindowOperator
         public string? Error { get; set; }
 
         public OrderedDictionary<object, PaneGroup> Groups { get; } = [];
+    }
+}
+
+/// <summary>
+/// <c>STATEWINDOW(begin, emit) [OVER (PARTITION BY …)]</c>, per partition: while idle, rows are dropped until one meets
+/// <c>begin</c>, which opens the window; while open, every row is kept, and the first that meets <c>emit</c> (the opening
+/// row included) closes it: its rows fire, from the opening row's time to the emitting row's. Time plays no part.
+/// </summary>
+internal sealed class StateWindowOperator(Func<EvalContext, bool> begin, Func<EvalContext, bool> emit, Func<EvalContext, object> partitionOf) : WindowOperator
+{
+    private readonly Dictionary<object, List<(Row Row, long At)>> open = [];
+
+    public override IEnumerable<Row> Held => open.Values.SelectMany(rows => rows.Select(r => r.Row));
+
+    public override void Add(Row row, long time, EvalContext context, List<WindowFiring> fired)
+    {
+        var partition = partitionOf(context);
+        if (!open.TryGetValue(partition, out var rows))
+        {
+            if (!begin(context))
+            {
+                return; // idle: the row belongs to no window
+            }
+
+            open[partition] = rows = [];
+        }
+
+        rows.Add((row, time));
+        if (emit(context))
+        {
+            open.Remove(partition);
+            fired.Add(new WindowFiring(rows.Select(r => r.Row).ToList(), rows[0].At, time));
+        }
+    }
+
+    public override void Advance(long now, List<WindowFiring> fired)
+    {
     }
 }

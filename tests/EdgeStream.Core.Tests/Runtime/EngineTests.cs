@@ -218,8 +218,6 @@ public sealed class EngineTests
         Assert.Multiple(async () =>
         {
             Assert.That((await Fails("SELECT b FROM s")).Message, Is.EqualTo("Error (line 1, column 8): unknown field `b` in stream `s`."));
-            Assert.That((await Fails("SELECT a FROM s GROUP BY STATEWINDOW(a > 1, a > 5)")).Message,
-                Is.EqualTo("Error (line 1, column 26): state windows are not implemented yet."));
             Assert.That((await Fails("SELECT abs(a) FROM s")).Message,
                 Is.EqualTo("Error (line 1, column 8): cannot run function `abs`: the function library is not implemented yet."));
             Assert.That(await Fails("SELECT a FROM s", new RuleAction("kafka")), Is.TypeOf<ArgumentException>());
