@@ -18,10 +18,11 @@ internal static class CliApp
               Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
               given. With --stream declarations it is also bound against them (names, functions, types).
           edgestream run (--sql "SELECT …" | RULE.json) [--stream "CREATE …"]… [--input [NAME=]FILE.jsonl]…
-                         [--config FILE.json] [--duration S] [--max-events N] [--drain-timeout S] [--print]
+                         [--config FILE.json] [--duration S] [--max-events N] [--drain-timeout S] [--print] [--no-flush]
               Runs one rule over JSON lines (one object per line; standard input when no --input). Without actions
               (or with --print) each emission goes to standard output as one JSON line. `ready` goes to standard
               error once the rule runs; malformed lines are reported there with their line number and skipped.
+              At the end of the input, open windows fire with what they hold, unless --no-flush.
           edgestream replay [--json] CASE.json…
               Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
               PASS name / FAIL name with the difference; with --json, one JSON object per case per line.

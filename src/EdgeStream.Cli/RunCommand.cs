@@ -21,6 +21,7 @@ internal sealed class RunCommand
     private long? maxEvents;
     private double drainTimeout = 30;
     private bool print;
+    private bool flush = true;
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
@@ -56,7 +57,7 @@ internal sealed class RunCommand
                         break;
                     case "--drain-timeout": drainTimeout = Seconds(arg, Next()); break;
                     case "--print": print = true; break;
-                    case "--no-flush": break; // Windows are not run yet; nothing is held at the end of input to flush.
+                    case "--no-flush": flush = false; break;
                     default:
                         if (arg.StartsWith("--", StringComparison.Ordinal))
                         {
@@ -158,6 +159,13 @@ internal sealed class RunCommand
             if (fed is null)
             {
                 return CliApp.InvalidInput;
+            }
+
+            // The input has ended: open windows fire with what they hold, unless --no-flush (eKuiper's behaviour) or the
+            // run was cut short by --duration.
+            if (flush && !deadline.IsCancellationRequested)
+            {
+                await engine.FlushWindowsAsync(rule.Id).ConfigureAwait(false);
             }
 
             using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(drainTimeout));

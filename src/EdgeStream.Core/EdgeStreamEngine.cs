@@ -380,6 +380,21 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Tells a running rule that its input has ended (a file read to its end): once it has processed the events taken
+    /// before this call, event time releases every row waiting for the watermark and each window fires what it holds,
+    /// as if its end had come (a count window its last, shorter window). State windows keep theirs. Without this,
+    /// windows still open when a rule stops are never sent, as in eKuiper.
+    /// </summary>
+    /// <param name="id">The rule id.</param>
+    /// <returns>Completes when the request is queued behind the rule's events; stop the rule to wait for it.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public Task FlushWindowsAsync(string id)
+    {
+        Find(id).Flush();
+        return Task.CompletedTask;
+    }
+
     /// <summary>Stops (as <see cref="StopRuleAsync"/>) and removes a rule.</summary>
     /// <param name="id">The rule id.</param>
     /// <param name="cancellationToken">Abandons the events still in the rule if it fires before they are finished.</param>
@@ -708,6 +723,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public int RestartAttempts { get; set; }
 
         public bool IsRunning => runner is { Failed: false };
+
+        /// <summary>Queues an end-of-input flush in the running rule (nothing when it is not running).</summary>
+        public void Flush() => runner?.RequestFlush();
 
         /// <summary>Whether <paramref name="failed"/> is still this rule's runner (no one stopped or restarted it since).</summary>
         public bool IsCurrent(RuleRunner failed) => ReferenceEquals(runner, failed);

@@ -619,6 +619,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await foreach (var message in input.Reader.ReadAllAsync(stopping.Token).ConfigureAwait(false))
             {
                 current = message;
+                if (message.Flush)
+                {
+                    await FlushAsync(context).ConfigureAwait(false);
+                    current = null;
+                    continue;
+                }
+
                 if (message.TickAt != 0)
                 {
                     await OnTickAsync(message.TickAt, context).ConfigureAwait(false);
@@ -640,7 +647,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
-            if (current is { TickAt: 0 } interrupted)
+            if (current is { TickAt: 0, Flush: false } interrupted)
             {
                 // Its results may be partly out; the event itself is kept where it can be replayed.
                 await DeadLetterMessageAsync(interrupted, $"not fully processed: the rule failed ({e.Message})").ConfigureAwait(false);
@@ -685,7 +692,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         while (input.Reader.TryRead(out var message))
         {
-            if (message.TickAt == 0)
+            if (message is { TickAt: 0, Flush: false })
             {
                 await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
             }
@@ -898,6 +905,30 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             fired.Clear();
             open.Advance(gate.Current, fired);
+            await EmitFiredAsync(context).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks the rule to fire what its windows hold once the events already taken are processed (bounded input ended).</summary>
+    public void RequestFlush() => input.Writer.TryWrite(new MemoryMessage(null, default, null) { Flush = true });
+
+    /// <summary>The input has ended: event time releases every waiting row, then each window fires what it holds.</summary>
+    private async ValueTask FlushAsync(EvalContext context)
+    {
+        if (watermark is { } gate)
+        {
+            gate.Finish();
+            while (gate.TryRelease(out var released, out var at))
+            {
+                watermarkMetrics!.AddOut();
+                await ProcessTimedRowAsync(released, at, context, 0).ConfigureAwait(false);
+            }
+        }
+
+        if (window is { } open)
+        {
+            fired.Clear();
+            open.Flush(fired);
             await EmitFiredAsync(context).ConfigureAwait(false);
         }
     }

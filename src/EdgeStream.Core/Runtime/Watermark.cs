@@ -60,6 +60,13 @@ internal sealed class Watermark(long lateTolerance, bool[] counted)
         return true;
     }
 
+    /// <summary>The input has ended: the watermark moves to the newest event time seen, so every waiting row is released.</summary>
+    public void Finish()
+    {
+        var newest = maxSeen.Where(m => m != long.MaxValue).DefaultIfEmpty(long.MinValue).Max();
+        Current = Math.Max(Current, newest);
+    }
+
     /// <summary>The next row at or before the watermark, with its event time.</summary>
     public bool TryRelease(out Row row, out long time)
     {

@@ -29,6 +29,12 @@ internal abstract class WindowOperator
     /// <summary>Time has reached <paramref name="now"/>: fires every boundary at or before it, in time order.</summary>
     public abstract void Advance(long now, List<WindowFiring> fired);
 
+    /// <summary>
+    /// The input has ended (bounded input: a file): fires every window that holds rows as if its end had come. State
+    /// windows keep theirs (only their emit condition closes them).
+    /// </summary>
+    public abstract void Flush(List<WindowFiring> fired);
+
     /// <summary>When the next boundary is due (a timer should fire then); <see cref="long.MaxValue"/> for none.</summary>
     public virtual long NextDeadline => long.MaxValue;
 
@@ -119,6 +125,18 @@ internal sealed class TimeWindowOperator : WindowOperator
         rows.Add((row, Math.Max(time, lastEnd)));
     }
 
+    public override void Flush(List<WindowFiring> fired)
+    {
+        if (rows.Count > 0)
+        {
+            var last = rows.Max(r => r.At);
+            while (window.StartOf(nextEnd) <= last)
+            {
+                Advance(nextEnd, fired);
+            }
+        }
+    }
+
     public override void Advance(long now, List<WindowFiring> fired)
     {
         while (nextEnd != long.MinValue && nextEnd <= now)
@@ -191,6 +209,8 @@ internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext,
     }
 
     public override void Advance(long now, List<WindowFiring> fired) => FireDue(now, now, fired);
+
+    public override void Flush(List<WindowFiring> fired) => FireDue(long.MaxValue, long.MaxValue, fired);
 
     private bool Triggers(long time, EvalContext context)
     {
@@ -282,6 +302,14 @@ internal sealed class SessionWindowOperator : WindowOperator
         timeoutAt = time + window.Timeout;
     }
 
+    public override void Flush(List<WindowFiring> fired)
+    {
+        if (rows.Count > 0)
+        {
+            Advance(timeoutAt, fired); // the open session closes at its timeout (or at a tick before it)
+        }
+    }
+
     public override void Advance(long now, List<WindowFiring> fired)
     {
         while (true)
@@ -349,6 +377,16 @@ internal sealed class CountWindowOperator(WindowPlan window) : WindowOperator
 
     public override void Advance(long now, List<WindowFiring> fired)
     {
+    }
+
+    /// <summary>The rows of a count window not yet emitted fire as a last, shorter window (COUNTWINDOW(n, m): unless just emitted).</summary>
+    public override void Flush(List<WindowFiring> fired)
+    {
+        if (rows.Count > 0 && seen % window.Hop != 0)
+        {
+            fired.Add(new WindowFiring(rows.Select(r => r.Row).ToList(), rows.Peek().At, rows.Last().At));
+            rows.Clear();
+        }
     }
 }
 
@@ -501,6 +539,18 @@ internal sealed class PaneWindowOperator : WindowOperator
         }
     }
 
+    public override void Flush(List<WindowFiring> fired)
+    {
+        if (panes.Count > 0)
+        {
+            var last = panes[^1].Start;
+            while (window.StartOf(nextEnd) <= last)
+            {
+                Advance(nextEnd, fired);
+            }
+        }
+    }
+
     private static Accumulator Copy(Accumulator accumulator)
     {
         var copy = accumulator.Empty();
@@ -579,6 +629,10 @@ internal sealed class StateWindowOperator(Func<EvalContext, bool> begin, Func<Ev
     }
 
     public override void Advance(long now, List<WindowFiring> fired)
+    {
+    }
+
+    public override void Flush(List<WindowFiring> fired)
     {
     }
 }

@@ -88,6 +88,30 @@ public sealed class RunCommandTests
     }
 
     [Test]
+    public void At_the_end_of_the_input_open_windows_fire_unless_no_flush()
+    {
+        // Event time over a file: 3 windows of 1 s; the watermark (no tolerance) closes the first two, the flush the last.
+        const string Events = "{\"a\": 1, \"ts\": 1000}\n{\"a\": 2, \"ts\": 1500}\n{\"a\": 3, \"ts\": 2100}\n{\"a\": 4, \"ts\": 3200}\n{\"a\": 5, \"ts\": 3300}\n";
+        string[] args = ["--stream", "CREATE STREAM e (a BIGINT, ts BIGINT) WITH (DATASOURCE=\"e\", TIMESTAMP=\"ts\")"];
+        var rule = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(rule, """{"id": "w", "sql": "SELECT collect(a) AS all FROM e GROUP BY TUMBLINGWINDOW(ss, 1)", "options": {"isEventTime": true}}""");
+            var flushed = Run(Events, [.. args, rule]);
+            Assert.That(flushed.Code, Is.Zero, flushed.Err);
+            Assert.That(flushed.Out, Is.EqualTo("[{\"all\":[1,2]}]\n[{\"all\":[3]}]\n[{\"all\":[4,5]}]\n"));
+
+            var kept = Run(Events, [.. args, rule, "--no-flush"]);
+            Assert.That(kept.Code, Is.Zero, kept.Err);
+            Assert.That(kept.Out, Is.EqualTo("[{\"all\":[1,2]}]\n[{\"all\":[3]}]\n"), "as eKuiper: the last window, still open, is never sent");
+        }
+        finally
+        {
+            File.Delete(rule);
+        }
+    }
+
+    [Test]
     public void Neither_or_both_rule_forms_is_an_error()
     {
         Assert.That(Run(string.Empty, "--stream", Stream).Code, Is.EqualTo(2));
