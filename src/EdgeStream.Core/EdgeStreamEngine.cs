@@ -535,6 +535,25 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public void Dispose() => gate.Release();
     }
 
+    /// <summary>
+    /// The rule's state (window, watermark buffer, tables, running totals) once it has processed the events taken before
+    /// this call. Internal until checkpoints (issue 9) give it a store.
+    /// </summary>
+    internal Task<byte[]> SnapshotRuleAsync(string id) => Find(id).Snapshot();
+
+    /// <summary>Restarts a rule from a snapshot of the same statement's state (stopping it first if it runs).</summary>
+    internal async Task RestoreRuleAsync(string id, byte[] state, CancellationToken cancellationToken = default)
+    {
+        using (await LockAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ThrowIfDisposed();
+            var entry = Find(id);
+            await entry.StopAsync(cancellationToken).ConfigureAwait(false);
+            entry.RestoreFrom = state;
+            await entry.StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Tests only: whether a rule's window aggregates as rows arrive (see <see cref="RulePlan.Aggregating"/>).</summary>
     internal bool IsAggregatingWindow(string id) => Find(id).Plan.Aggregating;
 
@@ -724,6 +743,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         public bool IsRunning => runner is { Failed: false };
 
+        /// <summary>A snapshot the next start restores (then forgotten).</summary>
+        public byte[]? RestoreFrom { get; set; }
+
+        /// <summary>The running rule's state (see <see cref="RuleRunner.SnapshotAsync"/>).</summary>
+        public Task<byte[]> Snapshot() => runner?.SnapshotAsync() ?? Task.FromException<byte[]>(new InvalidOperationException($"rule `{Definition.Id}` is not running"));
+
         /// <summary>Queues an end-of-input flush in the running rule (nothing when it is not running).</summary>
         public void Flush() => runner?.RequestFlush();
 
@@ -756,10 +781,21 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 failed.Dispose();
             }
 
-            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r));
+            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r), RestoreFrom);
+            RestoreFrom = null;
             compiled.Errors.Target = runner.RecordError;
             last = runner;
-            runner.Start();
+            try
+            {
+                runner.Start();
+            }
+            catch
+            {
+                // A snapshot that does not fit: the rule stays stopped, with nothing subscribed.
+                runner.Dispose();
+                runner = null;
+                throw;
+            }
         }
 
         public void ScheduleRestart(ITimer timer)

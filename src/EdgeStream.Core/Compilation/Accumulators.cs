@@ -111,6 +111,24 @@ internal abstract class Accumulator
     /// <summary>An empty accumulator of the same aggregate.</summary>
     public abstract Accumulator Empty();
 
+    /// <summary>Writes the state (for a rule snapshot).</summary>
+    public void Save(Runtime.RuleStateWriter writer)
+    {
+        writer.Write(error);
+        SaveState(writer);
+    }
+
+    /// <summary>Reads a state <see cref="Save"/> wrote into this empty accumulator.</summary>
+    public void Load(Runtime.RuleStateReader reader)
+    {
+        error = reader.ReadString();
+        LoadState(reader);
+    }
+
+    protected abstract void SaveState(Runtime.RuleStateWriter writer);
+
+    protected abstract void LoadState(Runtime.RuleStateReader reader);
+
     protected abstract void Take(Value value);
 
     protected abstract void MergeFrom(Accumulator later);
@@ -128,6 +146,10 @@ internal abstract class Accumulator
         protected override void MergeFrom(Accumulator later) => count += ((CountAccumulator)later).count;
 
         protected override Value Compute(Value[] options) => Value.From(count);
+
+        protected override void SaveState(Runtime.RuleStateWriter writer) => writer.Write(count);
+
+        protected override void LoadState(Runtime.RuleStateReader reader) => count = reader.ReadLong();
     }
 
     /// <summary>sum and avg: integers stay integers (wrapping as Go's int64), a float makes the result a float.</summary>
@@ -196,6 +218,22 @@ internal abstract class Accumulator
 
             return allIntegers ? Value.From(integers / count) : Value.From(floats / count);
         }
+
+        protected override void SaveState(Runtime.RuleStateWriter writer)
+        {
+            writer.Write(count);
+            writer.Write(integers);
+            writer.Write(Value.From(floats));
+            writer.Write(allIntegers);
+        }
+
+        protected override void LoadState(Runtime.RuleStateReader reader)
+        {
+            count = reader.ReadLong();
+            integers = reader.ReadLong();
+            floats = reader.ReadValue().AsFloat;
+            allIntegers = reader.ReadBool();
+        }
     }
 
     private sealed class ExtremeAccumulator(string name) : Accumulator
@@ -235,6 +273,10 @@ internal abstract class Accumulator
         protected override void MergeFrom(Accumulator later) => Take(((ExtremeAccumulator)later).best);
 
         protected override Value Compute(Value[] options) => best;
+
+        protected override void SaveState(Runtime.RuleStateWriter writer) => writer.Write(best);
+
+        protected override void LoadState(Runtime.RuleStateReader reader) => best = reader.ReadValue();
     }
 
     private sealed class LastValueAccumulator : Accumulator
@@ -274,6 +316,20 @@ internal abstract class Accumulator
             var ignoreNull = options.Length > 0 && options[0].Kind == ValueKind.Boolean ? options[0].AsBoolean
                 : options.Length > 0 ? throw new EvaluationException($"last_value's second argument must be a bool, not {options[0].Describe()}") : true;
             return ignoreNull ? lastPresent : last;
+        }
+
+        protected override void SaveState(Runtime.RuleStateWriter writer)
+        {
+            writer.Write(last);
+            writer.Write(lastPresent);
+            writer.Write(any);
+        }
+
+        protected override void LoadState(Runtime.RuleStateReader reader)
+        {
+            last = reader.ReadValue();
+            lastPresent = reader.ReadValue();
+            any = reader.ReadBool();
         }
     }
 
@@ -321,6 +377,16 @@ internal abstract class Accumulator
 
             return Value.From(copy);
         }
+
+        protected override void SaveState(Runtime.RuleStateWriter writer) => writer.Write(merged);
+
+        protected override void LoadState(Runtime.RuleStateReader reader)
+        {
+            foreach (var (key, field) in reader.ReadObject().Fields)
+            {
+                merged[key] = field;
+            }
+        }
     }
 
     /// <summary>Aggregates that need every value (collect and the statistics): the values in order.</summary>
@@ -344,5 +410,9 @@ internal abstract class Accumulator
 
         protected override Value Compute(Value[] options) =>
             name == "collect" ? Value.From(values.ToArray()) : Statistics.Apply(name, [.. values], options);
+
+        protected override void SaveState(Runtime.RuleStateWriter writer) => writer.Write([.. values]);
+
+        protected override void LoadState(Runtime.RuleStateReader reader) => values.AddRange(reader.ReadValues());
     }
 }

@@ -267,6 +267,12 @@ internal sealed class RulePlan
 
     private static readonly object NoKey = new();
 
+    /// <summary>A key's values, for a snapshot; null for the one key of a statement without keys.</summary>
+    public static Value[]? KeyValues(object key) => key is GroupKey group ? group.Values : null;
+
+    /// <summary>The key <see cref="KeyValues"/> gave.</summary>
+    public static object KeyFrom(Value[]? values) => values is null ? NoKey : new GroupKey(values);
+
     /// <summary>The statement's aggregate calls (after construction, all of them).</summary>
     public IReadOnlyList<AggregateSpec> AggregateCalls => Compiler.AggregateCalls;
 
@@ -346,6 +352,8 @@ internal sealed class RulePlan
     private sealed class GroupKey(Value[] values) : IEquatable<GroupKey>
     {
         private readonly Value[] values = values;
+
+        public Value[] Values => values;
 
         public bool Equals(GroupKey? other) => other is not null && values.AsSpan().SequenceEqual(other.values);
 

@@ -188,6 +188,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     // GROUP BY without a window: each group's running aggregates, for as long as the rule runs.
     private readonly Dictionary<object, PaneGroup>? running;
+    private readonly byte[]? restore;
     private readonly OperatorMetrics? filterMetrics;
     private readonly OperatorMetrics projectMetrics;
     private readonly OperatorMetrics? windowMetrics;
@@ -225,8 +226,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public RuleRunner(
         string id, RulePlan plan, IReadOnlyList<IRuleSink> sinks, RuleOptions options, MemoryBus bus, TimeProvider time,
-        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger, IRuleInput? source = null, Action<RuleRunner>? onFailed = null)
+        IReadOnlyList<string> warnings, Microsoft.Extensions.Logging.ILogger logger, IRuleInput? source = null, Action<RuleRunner>? onFailed = null,
+        byte[]? restore = null)
     {
+        this.restore = restore;
         this.warnings = warnings;
         this.logger = logger;
         ruleTag = new("rule", id);
@@ -293,6 +296,24 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public void Start()
     {
+        // The window and the watermark first: a snapshot to restore goes into them before anything is subscribed.
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (plan.Window is { } shape)
+        {
+            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null, plan.StateWindow);
+        }
+
+        if (plan.EventTime)
+        {
+            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, tables.Select(t => t is null).ToArray());
+            idleBase = now;
+        }
+
+        if (restore is not null)
+        {
+            Restore(restore);
+        }
+
         foreach (var sink in sinks)
         {
             sink.Start();
@@ -311,18 +332,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
-        LoadFileTables();
-
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (plan.Window is { } shape)
+        if (restore is null)
         {
-            window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null, plan.StateWindow);
-        }
-
-        if (plan.EventTime)
-        {
-            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, tables.Select(t => t is null).ToArray());
-            idleBase = now;
+            LoadFileTables(); // a restored rule has its tables' rows from the snapshot
         }
 
         if ((window is not null && !plan.EventTime) || (plan.EventTime && idleTimeout > 0))
@@ -612,6 +624,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     private async Task RunAsync()
     {
         var context = plan.Compiler.CreateContext();
+        if (restoredHits is { } hits)
+        {
+            (context.LastHitTime, context.LastHitCount, context.LastAggHitTime, context.LastAggHitCount) = hits;
+        }
+
         var decoded = new List<DecodeResult>();
         MemoryMessage? current = null;
         try
@@ -622,6 +639,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 if (message.Flush)
                 {
                     await FlushAsync(context).ConfigureAwait(false);
+                    current = null;
+                    continue;
+                }
+
+                if (message.SnapshotTo is { } snapshot)
+                {
+                    TakeSnapshot(context, snapshot);
                     current = null;
                     continue;
                 }
@@ -647,7 +671,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
-            if (current is { TickAt: 0, Flush: false } interrupted)
+            if (current is { TickAt: 0, Flush: false, SnapshotTo: null } interrupted)
             {
                 // Its results may be partly out; the event itself is kept where it can be replayed.
                 await DeadLetterMessageAsync(interrupted, $"not fully processed: the rule failed ({e.Message})").ConfigureAwait(false);
@@ -692,7 +716,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     {
         while (input.Reader.TryRead(out var message))
         {
-            if (message is { TickAt: 0, Flush: false })
+            if (message is { TickAt: 0, Flush: false, SnapshotTo: null })
             {
                 await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
             }
@@ -908,6 +932,133 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             await EmitFiredAsync(context).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The rule's state once the events taken before this call are processed: its window (rows, aggregates, boundaries),
+    /// the watermark's buffer, its tables, running totals and hit counters. For checkpoints (issue 9) and tests.
+    /// </summary>
+    public Task<byte[]> SnapshotAsync()
+    {
+        var done = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!input.Writer.TryWrite(new MemoryMessage(null, default, null) { SnapshotTo = done }))
+        {
+            done.SetException(new InvalidOperationException($"rule `{id}` is not running"));
+        }
+
+        return done.Task;
+    }
+
+    private void TakeSnapshot(EvalContext context, TaskCompletionSource<byte[]> done)
+    {
+        try
+        {
+            using var writer = new RuleStateWriter();
+            writer.Write(Sql.Ast.SqlPrinter.Print(plan.Statement));
+            writer.Write(window is not null);
+            window?.Save(writer);
+            writer.Write(watermark is not null);
+            watermark?.Save(writer);
+            writer.Write(tables.Length);
+            foreach (var table in tables)
+            {
+                writer.Write(table is not null);
+                table?.Save(writer);
+            }
+
+            writer.Write(running?.Count ?? 0);
+            foreach (var (key, group) in running ?? [])
+            {
+                writer.WriteKey(key);
+                writer.Write(group.First);
+                foreach (var accumulator in group.Accumulators)
+                {
+                    accumulator.Save(writer);
+                }
+            }
+
+            writer.Write(context.LastHitTime);
+            writer.Write(context.LastHitCount);
+            writer.Write(context.LastAggHitTime);
+            writer.Write(context.LastAggHitCount);
+            done.TrySetResult(writer.ToArray());
+        }
+#pragma warning disable CA1031 // A snapshot that fails is the caller's error, never the rule's.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            done.TrySetException(e);
+        }
+    }
+
+    /// <summary>
+    /// Puts a snapshot's state in place before the rule starts processing (the same statement's: its window, sources and
+    /// aggregates must match, or this throws and the rule does not start).
+    /// </summary>
+    /// <exception cref="FormatException">The snapshot is not one of this rule's.</exception>
+    private void Restore(byte[] state)
+    {
+        try
+        {
+            RestoreFrom(state);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidCastException or OverflowException or InvalidOperationException)
+        {
+            throw new FormatException($"the snapshot cannot be read: {e.Message}", e);
+        }
+    }
+
+    private void RestoreFrom(byte[] state)
+    {
+        using var reader = new RuleStateReader(state, plan.Decoders.Select(d => d.Schema).ToArray());
+        var statement = Sql.Ast.SqlPrinter.Print(plan.Statement);
+        if (reader.ReadString() != statement)
+        {
+            throw new FormatException("the snapshot is of another statement than this rule's");
+        }
+
+        if (reader.ReadBool() != (window is not null))
+        {
+            throw new FormatException("the snapshot's rule has another window");
+        }
+
+        window?.Load(reader);
+        if (reader.ReadBool() != (watermark is not null))
+        {
+            throw new FormatException("the snapshot's rule runs on another time");
+        }
+
+        watermark?.Load(reader);
+        if (reader.ReadInt() != tables.Length)
+        {
+            throw new FormatException("the snapshot's rule reads other sources");
+        }
+
+        foreach (var table in tables)
+        {
+            if (reader.ReadBool() != (table is not null))
+            {
+                throw new FormatException("the snapshot's rule reads other tables");
+            }
+
+            table?.Load(reader);
+        }
+
+        for (var count = reader.ReadInt(); count > 0; count--)
+        {
+            var key = reader.ReadKey();
+            var group = new PaneGroup(reader.ReadRow(), plan.AggregateCalls.Select(a => Accumulator.Create(a.Name)!).ToArray());
+            foreach (var accumulator in group.Accumulators)
+            {
+                accumulator.Load(reader);
+            }
+
+            running![key] = group;
+        }
+
+        restoredHits = (reader.ReadLong(), reader.ReadLong(), reader.ReadLong(), reader.ReadLong());
+    }
+
+    private (long Time, long Count, long AggTime, long AggCount)? restoredHits;
 
     /// <summary>Asks the rule to fire what its windows hold once the events already taken are processed (bounded input ended).</summary>
     public void RequestFlush() => input.Writer.TryWrite(new MemoryMessage(null, default, null) { Flush = true });

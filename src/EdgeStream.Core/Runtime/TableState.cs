@@ -39,6 +39,20 @@ internal sealed class TableState(string? key, int retainSize)
         }
     }
 
+    /// <summary>Writes the rows held, for a rule snapshot.</summary>
+    public void Save(RuleStateWriter writer) => writer.Write(rows.Select(r => (r, 0L)).ToList());
+
+    /// <summary>Replaces the rows with those <see cref="Save"/> wrote.</summary>
+    public void Load(RuleStateReader reader)
+    {
+        rows.Clear();
+        rows.AddRange(reader.ReadRows().Select(r => r.Row));
+        if (key is not null)
+        {
+            Reindex();
+        }
+    }
+
     private void Reindex()
     {
         byKey.Clear();

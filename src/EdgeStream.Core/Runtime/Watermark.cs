@@ -60,6 +60,50 @@ internal sealed class Watermark(long lateTolerance, bool[] counted)
         return true;
     }
 
+    /// <summary>Writes the buffer, the newest times seen and the watermark, for a rule snapshot.</summary>
+    public void Save(RuleStateWriter writer)
+    {
+        writer.Write(Current);
+        writer.Write(order);
+        writer.Write(maxSeen.Length);
+        foreach (var max in maxSeen)
+        {
+            writer.Write(max);
+        }
+
+        writer.Write(buffer.Count);
+        foreach (var (row, (time, rank)) in buffer.UnorderedItems)
+        {
+            writer.Write(row);
+            writer.Write(time);
+            writer.Write(rank);
+        }
+    }
+
+    /// <summary>Replaces the state with one <see cref="Save"/> wrote.</summary>
+    public void Load(RuleStateReader reader)
+    {
+        Current = reader.ReadLong();
+        order = reader.ReadLong();
+        var sources = reader.ReadInt();
+        for (var i = 0; i < sources; i++)
+        {
+            var max = reader.ReadLong();
+            if (i < maxSeen.Length)
+            {
+                maxSeen[i] = max;
+            }
+        }
+
+        buffer.Clear();
+        for (var i = reader.ReadInt(); i > 0; i--)
+        {
+            var row = reader.ReadRow();
+            var time = reader.ReadLong();
+            buffer.Enqueue(row, (time, reader.ReadLong()));
+        }
+    }
+
     /// <summary>The input has ended: the watermark moves to the newest event time seen, so every waiting row is released.</summary>
     public void Finish()
     {

@@ -50,6 +50,12 @@ internal abstract class WindowOperator
     /// <summary>The rows held for windows that have not fired (dead-lettered if the rule fails).</summary>
     public abstract IEnumerable<Row> Held { get; }
 
+    /// <summary>Writes the window's whole state (rows, aggregates, boundaries, triggers) for a rule snapshot.</summary>
+    public abstract void Save(RuleStateWriter writer);
+
+    /// <summary>Replaces the state with one <see cref="Save"/> wrote (the same statement's window).</summary>
+    public abstract void Load(RuleStateReader reader);
+
     /// <summary>The operator for a statement's window.</summary>
     /// <param name="window">The window.</param>
     /// <param name="trigger">A sliding window's <c>OVER (WHEN …)</c> on the context's row; true for every row without one.</param>
@@ -123,6 +129,26 @@ internal sealed class TimeWindowOperator : WindowOperator
         // A row that reached the window after the boundary it arrived before had fired (it waited for buffer room)
         // counts in the next window: it is late, never lost.
         rows.Add((row, Math.Max(time, lastEnd)));
+    }
+
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(nextEnd);
+        writer.Write(lastEnd);
+        writer.Write(firstRow.HasValue);
+        writer.Write(firstRow ?? 0);
+        writer.Write(rows);
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        nextEnd = reader.ReadLong();
+        lastEnd = reader.ReadLong();
+        var hasFirst = reader.ReadBool();
+        var first = reader.ReadLong();
+        firstRow = hasFirst ? first : null;
+        rows.Clear();
+        rows.AddRange(reader.ReadRows());
     }
 
     public override void Flush(List<WindowFiring> fired)
@@ -211,6 +237,32 @@ internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext,
     public override void Advance(long now, List<WindowFiring> fired) => FireDue(now, now, fired);
 
     public override void Flush(List<WindowFiring> fired) => FireDue(long.MaxValue, long.MaxValue, fired);
+
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(rows.Skip(dropped).ToList());
+        writer.Write(lastTrigger);
+        writer.Write(pending.Count);
+        foreach (var (at, deadline) in pending.UnorderedItems)
+        {
+            writer.Write(at);
+            writer.Write(deadline);
+        }
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        rows.Clear();
+        dropped = 0;
+        rows.AddRange(reader.ReadRows());
+        lastTrigger = reader.ReadLong();
+        pending.Clear();
+        for (var i = reader.ReadInt(); i > 0; i--)
+        {
+            var at = reader.ReadLong();
+            pending.Enqueue(at, reader.ReadLong());
+        }
+    }
 
     private bool Triggers(long time, EvalContext context)
     {
@@ -310,6 +362,26 @@ internal sealed class SessionWindowOperator : WindowOperator
         }
     }
 
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(rows);
+        writer.Write(nextTick);
+        writer.Write(timeoutAt);
+        writer.Write(sessionStart.HasValue);
+        writer.Write(sessionStart ?? 0);
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        rows.Clear();
+        rows.AddRange(reader.ReadRows());
+        nextTick = reader.ReadLong();
+        timeoutAt = reader.ReadLong();
+        var started = reader.ReadBool();
+        var start = reader.ReadLong();
+        sessionStart = started ? start : null;
+    }
+
     public override void Advance(long now, List<WindowFiring> fired)
     {
         while (true)
@@ -377,6 +449,23 @@ internal sealed class CountWindowOperator(WindowPlan window) : WindowOperator
 
     public override void Advance(long now, List<WindowFiring> fired)
     {
+    }
+
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(rows.ToList());
+        writer.Write(seen);
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        rows.Clear();
+        foreach (var row in reader.ReadRows())
+        {
+            rows.Enqueue(row);
+        }
+
+        seen = reader.ReadLong();
     }
 
     /// <summary>The rows of a count window not yet emitted fire as a last, shorter window (COUNTWINDOW(n, m): unless just emitted).</summary>
@@ -539,6 +628,60 @@ internal sealed class PaneWindowOperator : WindowOperator
         }
     }
 
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(nextEnd);
+        writer.Write(lastEnd);
+        writer.Write(anchor);
+        writer.Write(firstRow.HasValue);
+        writer.Write(firstRow ?? 0);
+        writer.Write(panes.Count);
+        foreach (var pane in panes)
+        {
+            writer.Write(pane.Start);
+            writer.Write(pane.Rows);
+            writer.Write(pane.Error);
+            writer.Write(pane.Groups.Count);
+            foreach (var (key, group) in pane.Groups)
+            {
+                writer.WriteKey(key);
+                writer.Write(group.First);
+                foreach (var accumulator in group.Accumulators)
+                {
+                    accumulator.Save(writer);
+                }
+            }
+        }
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        nextEnd = reader.ReadLong();
+        lastEnd = reader.ReadLong();
+        anchor = reader.ReadLong();
+        var hasFirst = reader.ReadBool();
+        var first = reader.ReadLong();
+        firstRow = hasFirst ? first : null;
+        panes.Clear();
+        for (var p = reader.ReadInt(); p > 0; p--)
+        {
+            var pane = new Pane(reader.ReadLong()) { Rows = reader.ReadInt(), Error = reader.ReadString() };
+            for (var g = reader.ReadInt(); g > 0; g--)
+            {
+                var key = reader.ReadKey();
+                var group = new PaneGroup(reader.ReadRow(), Array.ConvertAll(prototypes, a => a.Empty()));
+                foreach (var accumulator in group.Accumulators)
+                {
+                    accumulator.Load(reader);
+                }
+
+                pane.Groups.Add(key, group);
+            }
+
+            panes.Add(pane);
+        }
+    }
+
     public override void Flush(List<WindowFiring> fired)
     {
         if (panes.Count > 0)
@@ -634,5 +777,25 @@ internal sealed class StateWindowOperator(Func<EvalContext, bool> begin, Func<Ev
 
     public override void Flush(List<WindowFiring> fired)
     {
+    }
+
+    public override void Save(RuleStateWriter writer)
+    {
+        writer.Write(open.Count);
+        foreach (var (partition, rows) in open)
+        {
+            writer.WriteKey(partition);
+            writer.Write(rows);
+        }
+    }
+
+    public override void Load(RuleStateReader reader)
+    {
+        open.Clear();
+        for (var i = reader.ReadInt(); i > 0; i--)
+        {
+            var partition = reader.ReadKey();
+            open[partition] = reader.ReadRows();
+        }
     }
 }

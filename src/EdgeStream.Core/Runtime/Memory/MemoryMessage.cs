@@ -27,6 +27,9 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>Not an event: the input has ended, fire what the windows hold (see <c>EdgeStreamEngine.FlushWindowsAsync</c>).</summary>
     public bool Flush { get; init; }
 
+    /// <summary>Not an event: write the rule's state (after the events taken before) and complete this with it.</summary>
+    public TaskCompletionSource<byte[]>? SnapshotTo { get; init; }
+
     /// <summary>Which source of a join rule it is for (0: the FROM stream); set by the rule's subscription.</summary>
     public int Source { get; init; }
 
