@@ -17,6 +17,12 @@ internal sealed class Row(RowSchema schema, Value[] values, long timestamp = 0)
     /// <summary>A joined combination: one row (or null) per source of the rule; null for a plain row.</summary>
     public Row?[]? Joined { get; init; }
 
+    /// <summary>The results of the rule's analytic calls on this row, by call (null until computed); see <c>AnalyticCall</c>.</summary>
+    public Value?[]? Analytics { get; set; }
+
+    /// <summary>A copy the rule may change (its time, its analytic results) without touching a row other rules share.</summary>
+    public Row Copy() => new(Schema, Values, Timestamp) { Source = Source, Meta = Meta };
+
     /// <summary>Source metadata (<c>meta(topic)</c>…), or null.</summary>
     public ValueObject? Meta { get; set; }
 

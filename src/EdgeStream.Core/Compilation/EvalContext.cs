@@ -47,6 +47,9 @@ internal sealed class EvalContext
     /// <summary>For each aggregate with <see cref="AggregateValues"/>, its error, if it failed.</summary>
     public string?[]? AggregateErrors { get; set; }
 
+    /// <summary><c>row_number()</c>: the current row's place (from 1) in the emission being projected; 0 outside one (reads 1).</summary>
+    public long RowNumber { get; set; }
+
     /// <summary>Whether an aggregate is evaluating its argument on each row of the group (<c>event_time()</c> is then the row's).</summary>
     public bool InAggregate { get; set; }
 

@@ -18,6 +18,11 @@ internal sealed class ExpressionCompiler
     private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<CallExpr, int> aggregateIds = new(ReferenceEqualityComparer.Instance);
     private readonly List<AggregateSpec> aggregates = [];
+    private readonly Dictionary<CallExpr, int> analyticIds = new(ReferenceEqualityComparer.Instance);
+    private readonly List<AnalyticCall> analytics = [];
+
+    /// <summary>The statement's analytic calls, each once, in an order where a nested call comes after the one holding it.</summary>
+    public IReadOnlyList<AnalyticCall> AnalyticCalls => analytics;
 
     /// <summary>The statement's aggregate calls compiled so far, each once (a user aggregate's name is marked, so it has no accumulator).</summary>
     public IReadOnlyList<AggregateSpec> AggregateCalls => aggregates;
@@ -212,6 +217,29 @@ internal sealed class ExpressionCompiler
                     return Aggregates.Compile(aggregate.Name, argument, options, user, id, filter);
                 }
 
+            case CallExpr call when bound.Functions.TryGet(call.Name, out var analytic) && analytic.Kind == Functions.FunctionKind.Analytic
+                && AnalyticCall.Supports(analytic.Name):
+                {
+                    if (!analyticIds.TryGetValue(call, out var id))
+                    {
+                        // Registered before its arguments compile (a nested call gets a later id); results are computed
+                        // on first use per row, so the order the calls run in does not matter.
+                        analyticIds[call] = id = analytics.Count;
+                        analytics.Add(null!);
+                        analytics[id] = new AnalyticCall(
+                            id,
+                            analytic.Name,
+                            call.Arguments.Select(Compile).ToArray(),
+                            call.Over?.PartitionBy.Select(Compile).ToArray() ?? [],
+                            call.Over?.When is { } when ? Compile(when) : null);
+                    }
+
+                    var target = analytics[id];
+                    return ctx => target.Evaluate(ctx, analytics.Count);
+                }
+
+            case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):
+                return ctx => Value.From(ctx.RowNumber == 0 ? 1L : ctx.RowNumber);
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
                 return windowFunction;
             case CallExpr call when bound.Functions.TryGet(call.Name, out var info) && info.Implementation is IFunction function:

@@ -73,6 +73,11 @@ internal sealed class RulePlan
 
         // Compile every item now, so an unsupported construct fails rule creation rather than the first event.
         compiler.CompileFields();
+        if (joins.Length > 0 && compiler.AnalyticCalls.Count > 0)
+        {
+            throw BindError.At(bound.Statement.Joins[0].Span, SqlErrorCode.InvalidUse, "analytic functions (lag, acc_sum…) in a join are not implemented yet");
+        }
+
         if (Running && compiler.AggregateCalls.FirstOrDefault(a => !Accumulator.Supports(a.Name)) is { } holistic)
         {
             throw BindError.At(bound.Statement.Span, SqlErrorCode.InvalidUse,
@@ -272,6 +277,23 @@ internal sealed class RulePlan
 
     /// <summary>The key <see cref="KeyValues"/> gave.</summary>
     public static object KeyFrom(Value[]? values) => values is null ? NoKey : new GroupKey(values);
+
+    /// <summary>Whether the statement calls analytic functions (lag, acc_sum…), which run on every row before WHERE.</summary>
+    public bool HasAnalytics => Compiler.AnalyticCalls.Count > 0;
+
+    /// <summary>Whether the rule changes its rows (event time, analytic results), so it works on its own copies.</summary>
+    public bool PrivateRows => EventTime || HasAnalytics;
+
+    /// <summary>Runs every analytic call on the context's row, in arrival order (state moves also for rows WHERE drops).</summary>
+    /// <exception cref="EvaluationException">A call failed on this row.</exception>
+    public void RunAnalytics(EvalContext context)
+    {
+        var calls = Compiler.AnalyticCalls;
+        foreach (var call in calls)
+        {
+            call.Evaluate(context, calls.Count);
+        }
+    }
 
     /// <summary>The statement's aggregate calls (after construction, all of them).</summary>
     public IReadOnlyList<AggregateSpec> AggregateCalls => Compiler.AggregateCalls;

@@ -858,6 +858,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessRowAsync(Row row, EvalContext context, long started)
     {
+        if (plan.PrivateRows)
+        {
+            row = row.Copy(); // rows of a shared stream are shared with other rules: change only a copy
+        }
+
         if (watermark is { } gate)
         {
             await OfferAsync(gate, row, context, started).ConfigureAwait(false);
@@ -1132,6 +1137,20 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         context.SetRow(row);
+        if (plan.HasAnalytics)
+        {
+            // As eKuiper: analytic functions see every row, before WHERE and before any window.
+            try
+            {
+                plan.RunAnalytics(context);
+            }
+            catch (EvaluationException e)
+            {
+                await ReportAsync("run Analytic error: " + e.Message).ConfigureAwait(false);
+                return;
+            }
+        }
+
         if (filterMetrics is { } filter && !plan.FiltersAfterWindow)
         {
             filter.AddIn();
@@ -1591,6 +1610,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         finally
         {
             context.Group = null;
+            context.RowNumber = 0;
             (context.WindowStart, context.WindowEnd) = (0, 0);
         }
     }
@@ -1632,6 +1652,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                     continue; // HAVING without aggregates or keys filters the window's rows
                 }
 
+                context.RowNumber = results.Count + 1;
                 results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
             }
             catch (EvaluationException e)

@@ -135,15 +135,26 @@ public sealed class ReplayCommandTests
     [Test]
     public void Json_output_is_one_object_per_case_and_nothing_else()
     {
-        var (code, output, _) = Run("replay", "--json", Case("single_sql__single_sql_rule15"), Case("acc_agg_sql__acc_agg_sql1"));
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(code, Is.EqualTo(1));
-        Assert.That(lines, Has.Length.EqualTo(2));
-        Assert.That(lines[0], Is.EqualTo("""{"name":"single_sql__single_sql_rule15","status":"pass","pass":true,"expected":[[{"col1":2}]],"actual":[[{"col1":2}]],"reason":null}"""));
-        using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
-        Assert.That(second.RootElement.GetProperty("status").GetString(), Is.EqualTo("fail"));
-        Assert.That(second.RootElement.GetProperty("pass").GetBoolean(), Is.False);
-        Assert.That(second.RootElement.GetProperty("reason").GetString(), Does.Contain("the function library is not implemented yet"));
+        var folder = Directory.CreateTempSubdirectory();
+        try
+        {
+            // A case made to fail: its expected value is changed.
+            var failing = Path.Combine(folder.FullName, "failing.json");
+            File.WriteAllText(failing, File.ReadAllText(Case("single_sql__single_sql_rule15")).Replace("\"col1\": 2", "\"col1\": 3", StringComparison.Ordinal));
+            var (code, output, _) = Run("replay", "--json", Case("single_sql__single_sql_rule15"), failing);
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(lines, Has.Length.EqualTo(2));
+            Assert.That(lines[0], Is.EqualTo("""{"name":"single_sql__single_sql_rule15","status":"pass","pass":true,"expected":[[{"col1":2}]],"actual":[[{"col1":2}]],"reason":null}"""));
+            using var second = System.Text.Json.JsonDocument.Parse(lines[1]);
+            Assert.That(second.RootElement.GetProperty("status").GetString(), Is.EqualTo("fail"));
+            Assert.That(second.RootElement.GetProperty("pass").GetBoolean(), Is.False);
+            Assert.That(second.RootElement.GetProperty("reason").GetString(), Does.Contain("emission 0"));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Test]
