@@ -29,9 +29,12 @@ internal sealed class AnalyticCall
 
     public int Id { get; }
 
+    /// <summary>The names of the call's arguments as columns (changed_cols names its output after them).</summary>
+    public string[] ColumnNames { get; init; } = [];
+
     /// <summary>Whether <paramref name="name"/> is an analytic function this class runs.</summary>
     public static bool Supports(string name) =>
-        name is "lag" or "latest" or "had_changed" or "changed_col" or "acc_sum" or "acc_avg" or "acc_min" or "acc_max" or "acc_count";
+        name is "lag" or "latest" or "had_changed" or "changed_col" or "changed_cols" or "acc_sum" or "acc_avg" or "acc_min" or "acc_max" or "acc_count";
 
     /// <summary>The current row's result, computed on first use (<paramref name="count"/>: the statement's analytic calls).</summary>
     public Value Evaluate(EvalContext ctx, int count)
@@ -66,6 +69,7 @@ internal sealed class AnalyticCall
             "latest" => Latest(state, values, moves),
             "had_changed" => HadChanged(state, values, moves),
             "changed_col" => ChangedCol(state, values, moves),
+            "changed_cols" => ChangedCols(state, values, moves),
             _ => Accumulate(state, values, moves),
         };
     }
@@ -149,6 +153,33 @@ internal sealed class AnalyticCall
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// <c>changed_cols(prefix, ignore_null, x, …)</c>: an object of the arguments whose value differs from the previous row's,
+    /// each named prefix + its column name (all of them at the first row); the projection spreads it into columns.
+    /// </summary>
+    private Value ChangedCols(State state, Value[] values, bool moves)
+    {
+        var prefix = values[0].Kind == ValueKind.String ? values[0].AsString : throw new EvaluationException($"changed_cols' prefix must be a string, not {values[0].Describe()}");
+        var ignoreNull = IgnoreNull(values[1], "changed_cols");
+        state.Previous ??= new Value?[values.Length - 2];
+        var changed = new ValueObject();
+        for (var i = 2; i < values.Length; i++)
+        {
+            if ((ignoreNull && values[i].IsNull) || (state.Previous[i - 2] is { } before && before.Equals(values[i])))
+            {
+                continue;
+            }
+
+            changed[prefix + ColumnNames[i]] = values[i];
+            if (moves)
+            {
+                state.Previous[i - 2] = values[i];
+            }
+        }
+
+        return Value.From(changed);
     }
 
     /// <summary>The acc_* functions: a running aggregate of x over the partition (floats; acc_count an integer).</summary>

@@ -231,13 +231,20 @@ internal sealed class ExpressionCompiler
                             analytic.Name,
                             call.Arguments.Select(Compile).ToArray(),
                             call.Over?.PartitionBy.Select(Compile).ToArray() ?? [],
-                            call.Over?.When is { } when ? Compile(when) : null);
+                            call.Over?.When is { } when ? Compile(when) : null)
+                        {
+                            ColumnNames = call.Arguments.Select(ColumnName).ToArray(),
+                        };
                     }
 
                     var target = analytics[id];
                     return ctx => target.Evaluate(ctx, analytics.Count);
                 }
 
+            case CallExpr { Name: var unnest, Arguments.Count: 1 } call when unnest.Equals("unnest", StringComparison.OrdinalIgnoreCase)
+                && bound.Statement.Fields.Any(f => ReferenceEquals(f.Expr, call)):
+                // A set-returning select item: it evaluates to its array, which the projection expands into rows.
+                return Compile(call.Arguments[0]);
             case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):
                 return ctx => Value.From(ctx.RowNumber == 0 ? 1L : ctx.RowNumber);
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
@@ -258,6 +265,14 @@ internal sealed class ExpressionCompiler
     };
 
     private static Evaluator Constant(Value value) => _ => value;
+
+    /// <summary>The column an argument names (changed_cols' output names): a field's or member's name, else the expression as written.</summary>
+    private static string ColumnName(Expr expr) => expr switch
+    {
+        FieldRef field => field.Name,
+        MemberAccess member => member.Name,
+        _ => SqlPrinter.Print(expr),
+    };
 
     private Evaluator CompileName(Expr expr, NameBinding binding)
     {

@@ -22,6 +22,8 @@ internal sealed class RulePlan
     private readonly Evaluator? windowFilter;
     private readonly Evaluator? slidingTrigger;
     private readonly string? timestampFormat;
+    private readonly int unnestField;
+    private readonly HashSet<int> mergedFields;
     private readonly Evaluator? stateBegin;
     private readonly Evaluator? stateEmit;
     private readonly Evaluator[] partitionKeys = [];
@@ -69,6 +71,16 @@ internal sealed class RulePlan
             }
         }
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
+        var expanding = bound.Statement.Fields.Select((f, i) => (f.Expr, Index: i))
+            .Where(f => f.Expr is CallExpr { Name: var fn } && (IsFunction(fn, "unnest") || IsFunction(fn, "changed_cols"))).ToList();
+        if (expanding.Count(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")) > 1)
+        {
+            throw BindError.At(expanding.Where(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")).Skip(1).First().Expr.Span, SqlErrorCode.InvalidUse,
+                "a statement can unnest one array; a second unnest(…) is not supported");
+        }
+
+        unnestField = expanding.FirstOrDefault(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")) is { Expr: not null } srf ? srf.Index : -1;
+        mergedFields = expanding.Where(f => IsFunction(((CallExpr)f.Expr).Name, "changed_cols")).Select(f => f.Index).ToHashSet();
         hasStar = bound.Statement.Fields.Any(f => f.Expr is Wildcard);
 
         // Compile every item now, so an unsupported construct fails rule creation rather than the first event.
@@ -702,7 +714,62 @@ internal sealed class RulePlan
 
     /// <summary>The result row of the current row: <c>*</c> expands to its fields, null columns are left out unless asked.</summary>
     /// <exception cref="EvaluationException">A select item failed on this row.</exception>
-    public ValueObject Project(EvalContext context, bool sendNilField, bool sendMeta = false)
+    public ValueObject Project(EvalContext context, bool sendNilField, bool sendMeta = false) => Project(context, sendNilField, sendMeta, -1);
+
+    private static bool IsFunction(string name, string function) => name.Equals(function, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The result rows of the current row: one, or with <c>unnest(array)</c> one per element (an element that is an
+    /// object gives its fields as columns, over any of the same name; another value the item's column); none for an
+    /// empty array.
+    /// </summary>
+    /// <exception cref="EvaluationException">A select item failed, or unnest's argument is not an array.</exception>
+    public List<ValueObject> ProjectAll(EvalContext context, bool sendNilField, bool sendMeta = false)
+    {
+        if (unnestField < 0)
+        {
+            return [Project(context, sendNilField, sendMeta, -1)];
+        }
+
+        var argument = context.Alias(unnestField);
+        if (argument.Kind != ValueKind.Array)
+        {
+            throw new EvaluationException("the argument for the unnest function should be array");
+        }
+
+        var common = Project(context, sendNilField, sendMeta, unnestField);
+        var name = bound.Fields[unnestField].Name;
+        var results = new List<ValueObject>(argument.AsArray.Length);
+        foreach (var element in argument.AsArray)
+        {
+            var result = new ValueObject(common.Count + 2);
+            foreach (var (key, value) in common.Fields)
+            {
+                result[key] = value;
+            }
+
+            if (element.Kind == ValueKind.Object)
+            {
+                foreach (var (key, value) in element.AsObject.Fields)
+                {
+                    if (!value.IsNull || sendNilField)
+                    {
+                        result[key] = value;
+                    }
+                }
+            }
+            else if (!element.IsNull || sendNilField)
+            {
+                result[name] = element;
+            }
+
+            results.Add(result);
+        }
+
+        return results;
+    }
+
+    private ValueObject Project(EvalContext context, bool sendNilField, bool sendMeta, int skip)
     {
         var result = new ValueObject(fields.Length);
         if (hasStar)
@@ -731,8 +798,21 @@ internal sealed class RulePlan
 
         foreach (var (name, index, invisible) in fields)
         {
+            if (index == skip)
+            {
+                continue;
+            }
+
             var value = context.Alias(index);
-            if (!invisible && (!value.IsNull || sendNilField))
+            if (mergedFields.Contains(index) && value.Kind == ValueKind.Object)
+            {
+                // changed_cols(…) gives a column per changed argument, not one column of its own.
+                foreach (var (key, changed) in value.AsObject.Fields)
+                {
+                    result[key] = changed;
+                }
+            }
+            else if (!invisible && (!value.IsNull || sendNilField))
             {
                 result[name] = value;
             }

@@ -1204,10 +1204,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         projectMetrics.AddIn();
-        ValueObject result;
+        List<ValueObject> results;
         try
         {
-            result = plan.Project(context, options.SendNilField, options.SendMetaToSink);
+            results = plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink);
         }
         catch (EvaluationException e)
         {
@@ -1221,7 +1221,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         context.LastHitCount++;
         projectMetrics.AddOut();
         Latency(projectMetrics, started);
-        await EmitAsync([result]).ConfigureAwait(false);
+        foreach (var result in results)
+        {
+            // unnest(…) turns one row into several, each sent on its own, as eKuiper does.
+            await EmitAsync([result]).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The window's <c>FILTER (WHERE …)</c> for the current row; a failure is reported and keeps the row out.</summary>
@@ -1397,7 +1401,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             foreach (var combination in passed)
             {
                 context.SetRow(combination);
-                results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
+                results.AddRange(plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink));
             }
         }
         catch (EvaluationException e)
@@ -1653,7 +1657,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 }
 
                 context.RowNumber = results.Count + 1;
-                results.Add(plan.Project(context, options.SendNilField, options.SendMetaToSink));
+                results.AddRange(plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink));
             }
             catch (EvaluationException e)
             {
@@ -1735,8 +1739,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Enter(context, group);
             try
             {
-                var result = plan.Project(context, options.SendNilField, options.SendMetaToSink);
-                kept.Add((result, plan.HasOrder ? plan.SortKeys(context) : []));
+                var keys = plan.HasOrder ? plan.SortKeys(context) : [];
+                foreach (var result in plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink))
+                {
+                    kept.Add((result, keys));
+                }
             }
             catch (EvaluationException e)
             {
