@@ -372,7 +372,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var deadline = plan.EventTime ? idleBase + idleTimeout : window!.NextDeadline;
         lock (timerGate)
         {
-            if (deadline == armedAt)
+            if (deadline == armedAt || timerStopped)
             {
                 return;
             }
@@ -380,8 +380,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             armedAt = deadline;
             var due = deadline == long.MaxValue
                 ? Timeout.InfiniteTimeSpan
-                : TimeSpan.FromMilliseconds(Math.Max(0, deadline - time.GetUtcNow().ToUnixTimeMilliseconds()));
-            timer.Change(due, Timeout.InfiniteTimeSpan);
+                : TimeSpan.FromMilliseconds(Math.Clamp(deadline - time.GetUtcNow().ToUnixTimeMilliseconds(), 0, MaxTimerMs));
+
+            // A fresh timer rather than Change: a timer's Change can race with the same timer firing on the clock's
+            // thread (the test clock, FakeTimeProvider, faults then). A timer that fires before a far deadline queues
+            // a tick that moves nothing and re-arms.
+            timer.Dispose();
+            windowTimer = time.CreateTimer(_ => OnTimer(), null, due, Timeout.InfiniteTimeSpan);
 
             // The due time is relative: if the clock moved on while it was set, the deadline may already have
             // passed with the timer set later still. Queue the tick now then (a second tick for it is harmless).
@@ -391,6 +396,21 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
     }
+
+    /// <summary>Stops the window timer for good (the rule stops or failed): no tick is armed after this.</summary>
+    private void StopTimer()
+    {
+        lock (timerGate)
+        {
+            timerStopped = true;
+            windowTimer?.Dispose();
+        }
+    }
+
+    private bool timerStopped;
+
+    /// <summary>The longest a timer is set for (a day): longer due times are refused by timers, and far deadlines re-arm.</summary>
+    private const long MaxTimerMs = 86_400_000;
 
     /// <summary>The timer fired: queue a tick for its deadline (ticks skip the row gate; they carry no rows).</summary>
     private void OnTimer()
@@ -409,7 +429,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // Open windows are not flushed on stop, as in eKuiper.
-        windowTimer?.Dispose();
+        StopTimer();
 
         // Giving up (the token fires) abandons what is in flight: the loop stops and waiting publishers are let go.
         using var giveUp = cancellationToken.Register(() =>
@@ -683,7 +703,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 Unsubscribe();
                 input.Writer.TryComplete();
                 rowGate?.Close();
-                windowTimer?.Dispose();
+                StopTimer();
                 await DeadLetterWaitingAsync(e.Message).ConfigureAwait(false);
 
                 // Rows held by an open window were taken and never emitted: they are kept where they can be replayed.
@@ -1110,8 +1130,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
         else if (window is { } open)
         {
+            // A tick may be stale (its timer fired as a row re-armed it to a later deadline): never past the clock.
             fired.Clear();
-            open.Advance(at, fired);
+            open.Advance(Math.Min(at, time.GetUtcNow().ToUnixTimeMilliseconds()), fired);
             await EmitFiredAsync(context).ConfigureAwait(false);
         }
 

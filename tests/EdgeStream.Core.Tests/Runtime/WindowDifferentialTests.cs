@@ -179,6 +179,8 @@ public sealed class WindowDifferentialTests
             }
 
             await engine.StopRuleAsync("r");
+            var status = engine.GetRuleStatus("r");
+            Assert.That(status.State, Is.EqualTo(RuleState.Stopped), $"generalOnly={generalOnly}: {status.LastError}; records in {status.RecordsIn} of {events.Count}");
             lock (emissions)
             {
                 return (ResultJson.Write(emissions), aggregating);
