@@ -383,7 +383,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <summary>
     /// Tells a running rule that its input has ended (a file read to its end): once it has processed the events taken
     /// before this call, event time releases every row waiting for the watermark and each window fires what it holds,
-    /// as if its end had come (a count window its last, shorter window). State windows keep theirs. Without this,
+    /// as if its end had come (a count window the rows it holds, when any arrived since its last window). State windows
+    /// keep theirs. Without this,
     /// windows still open when a rule stops are never sent, as in eKuiper.
     /// </summary>
     /// <param name="id">The rule id.</param>

@@ -28,7 +28,8 @@ internal sealed record AggregateSpec(int Id, string Name, Evaluator? Argument, E
 /// <summary>
 /// The running state of one aggregate over some rows: rows are added one at a time, and two states over
 /// consecutive rows merge into the state over both (so a hopping window merges its panes instead of re-reading its
-/// rows). Results equal what <see cref="Aggregates"/> computes over the same rows in the same order, errors included:
+/// rows). Results equal what <see cref="Aggregates"/> computes over the same rows in the same order (float sums up to
+/// rounding, as merging adds partial sums in another order), errors included:
 /// a value the aggregate cannot take is remembered and raised when the result is asked for, as it would be then.
 /// </summary>
 internal abstract class Accumulator
@@ -46,6 +47,9 @@ internal abstract class Accumulator
         "collect" or "stddev" or "stddevs" or "var" or "vars" or "median" or "percentile_cont" or "percentile_disc" => new ValuesAccumulator(name),
         _ => null,
     };
+
+    /// <summary>Whether <paramref name="name"/>'s accumulator keeps constant state (not every value, as collect and the statistics do).</summary>
+    public static bool IsBounded(string name) => name is "count" or "sum" or "avg" or "min" or "max" or "last_value" or "merge_agg";
 
     /// <summary>Whether <paramref name="name"/> has an accumulator.</summary>
     public static bool Supports(string name) => Create(name) is not null;

@@ -287,7 +287,7 @@ internal static class Aggregates
         "window_start" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowStart),
         "window_end" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
         "window_trigger" => ctx => ctx.WindowEnd == 0 ? Value.Null : Value.From(ctx.WindowEnd),
-        "event_time" => ctx => ctx.Group is not null && !ctx.InAggregate ? Value.From(ctx.WindowEnd) : Array.Find(ctx.Rows, r => r is not null) is { } row ? Value.From(row.Timestamp) : Value.Null,
+        "event_time" => ctx => ctx.Group is not null && !ctx.InAggregate && ctx.WindowEnd != 0 ? Value.From(ctx.WindowEnd) : Array.Find(ctx.Rows, r => r is not null) is { } row ? Value.From(row.Timestamp) : Value.Null,
         "last_hit_time" => ctx => Value.From(ctx.LastHitTime),
         "last_hit_count" => ctx => Value.From(ctx.LastHitCount),
         "last_agg_hit_time" => ctx => Value.From(ctx.LastAggHitTime),

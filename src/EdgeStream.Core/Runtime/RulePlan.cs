@@ -21,7 +21,7 @@ internal sealed class RulePlan
     private readonly Evaluator? having;
     private readonly Evaluator? windowFilter;
     private readonly Evaluator? slidingTrigger;
-    private readonly string? timestampFormat;
+    private readonly string?[] timestampFormats;
     private readonly int unnestField;
     private readonly HashSet<int> mergedFields;
     private readonly Evaluator? stateBegin;
@@ -37,7 +37,7 @@ internal sealed class RulePlan
         joins = bound.Statement.Joins.Select(j => (j.Kind, j.On is null ? null : compiler.Compile(j.On))).ToArray();
         Compiler = compiler;
         EventTime = eventTime;
-        timestampFormat = DotNetTimeFormat(bound.Sources[0].Definition.Option("TIMESTAMP_FORMAT"));
+        timestampFormats = bound.Sources.Select(s => DotNetTimeFormat(s.Definition.Option("TIMESTAMP_FORMAT"))).ToArray();
         if (bound.Statement.GroupBy?.Window is { } window)
         {
             Window = new WindowPlan(window, timeZone);
@@ -90,10 +90,10 @@ internal sealed class RulePlan
             throw BindError.At(bound.Statement.Joins[0].Span, SqlErrorCode.InvalidUse, "analytic functions (lag, acc_sum…) in a join are not implemented yet");
         }
 
-        if (Running && compiler.AggregateCalls.FirstOrDefault(a => !Accumulator.Supports(a.Name)) is { } holistic)
+        if (Running && compiler.AggregateCalls.FirstOrDefault(a => !Accumulator.IsBounded(a.Name)) is { } holistic)
         {
             throw BindError.At(bound.Statement.Span, SqlErrorCode.InvalidUse,
-                $"aggregate `{holistic.Name.TrimStart('\u0001').Replace("user:", string.Empty, StringComparison.Ordinal)}` needs a window: without one, an aggregate must update as rows arrive");
+                $"aggregate `{holistic.Name.TrimStart('\u0001').Replace("user:", string.Empty, StringComparison.Ordinal)}` needs a window: without one, an aggregate must update in constant memory as rows arrive (count, sum, avg, min, max, last_value, merge_agg)");
         }
 
         Aggregating = incremental && Window is { Kind: WindowKind.Tumbling or WindowKind.Hopping, Unit: not (TimeUnit.Hours or TimeUnit.Days) }
@@ -292,6 +292,9 @@ internal sealed class RulePlan
 
     /// <summary>Whether the statement calls analytic functions (lag, acc_sum…), which run on every row before WHERE.</summary>
     public bool HasAnalytics => Compiler.AnalyticCalls.Count > 0;
+
+    /// <summary>Whether the rule keeps state between rows (a window, running totals, tables, analytic calls): one task runs it.</summary>
+    public bool Stateful => Window is not null || Running || SourceCount > 1 || HasAnalytics || EventTime;
 
     /// <summary>Whether the rule changes its rows (event time, analytic results), so it works on its own copies.</summary>
     public bool PrivateRows => EventTime || HasAnalytics;
@@ -586,7 +589,7 @@ internal sealed class RulePlan
     /// <exception cref="EvaluationException">The column is missing or cannot be read as a time.</exception>
     public long EventTimeOf(Row row)
     {
-        if (Source.TimestampField is not { } field)
+        if (bound.Sources[row.Source].Definition.TimestampField is not { } field)
         {
             return row.Timestamp;
         }
@@ -594,13 +597,11 @@ internal sealed class RulePlan
         var value = row.Schema.TryGetSlot(field, out var slot) ? row[slot] : Value.Null;
         switch (value.Kind)
         {
-            case ValueKind.Integer:
-                return value.AsInteger;
-            case ValueKind.Float when double.IsFinite(value.AsDouble):
-                return (long)value.AsDouble;
-            case ValueKind.Datetime:
-                return value.AsDatetimeMs;
-            case ValueKind.String when ParseTime(value.AsString) is { } parsed:
+            case ValueKind.Integer or ValueKind.Datetime:
+                return InRange(value.AsInteger, field);
+            case ValueKind.Float when double.IsFinite(value.AsDouble) && Math.Abs(value.AsDouble) < MaxEventTime:
+                return InRange((long)value.AsDouble, field);
+            case ValueKind.String when ParseTime(value.AsString, timestampFormats[row.Source]) is { } parsed:
                 return parsed;
             case ValueKind.Null:
                 throw new EvaluationException($"the event has no time: its TIMESTAMP column `{field}` is missing or null");
@@ -609,7 +610,14 @@ internal sealed class RulePlan
         }
     }
 
-    private long? ParseTime(string text)
+    /// <summary>The greatest event time taken, in ms: the end of year 9999 (a later one is a unit mistake, µs or ns).</summary>
+    private const long MaxEventTime = 253_402_300_799_999;
+
+    private static long InRange(long time, string field) => time is >= -MaxEventTime and <= MaxEventTime
+        ? time
+        : throw new EvaluationException($"event time {time} in TIMESTAMP column `{field}` is out of range: it must be milliseconds since 1970 before the year 10000");
+
+    private static long? ParseTime(string text, string? timestampFormat)
     {
         var styles = System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal;
         var parsed = timestampFormat is { } format

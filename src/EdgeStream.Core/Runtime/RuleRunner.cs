@@ -158,7 +158,7 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
 }
 
 /// <summary>
-/// One running instance of a stateless rule: a bounded channel from its memory topic (and its source, if any), and
+/// One running instance of a rule: a bounded channel from its memory topic (and its source, if any), and
 /// <c>concurrency</c> tasks that each decode, filter and project events and hand results to the sinks. Decode,
 /// filter and project are fused into one stage, but counted per logical operator with eKuiper's metric names. A bad
 /// event is counted (and sent as an error row with <c>sendError</c>) and the loop goes on; stopping drains what the
@@ -314,6 +314,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Restore(restore);
         }
 
+        if (restore is null)
+        {
+            LoadFileTables(); // queued first, so no stream row is processed before its tables are loaded
+        }
+
         foreach (var sink in sinks)
         {
             sink.Start();
@@ -332,11 +337,6 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
-        if (restore is null)
-        {
-            LoadFileTables(); // a restored rule has its tables' rows from the snapshot
-        }
-
         if ((window is not null && !plan.EventTime) || (plan.EventTime && idleTimeout > 0))
         {
             // The timer only enqueues a tick: windows are cut by the processing task, in order with the events.
@@ -344,8 +344,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Arm();
         }
 
-        // A window's state belongs to one task, so windowed rules run one whatever their concurrency.
-        var count = plan.Window is null ? Math.Max(1, options.Concurrency) : 1;
+        // State (a window, running totals, tables, analytic functions) belongs to one task, so such rules run one
+        // whatever their concurrency.
+        var count = plan.Stateful ? 1 : Math.Max(1, options.Concurrency);
         var workers = Enumerable.Range(0, count).Select(_ => EngineTasks.Run(RunAsync)).ToArray();
         loop = workers.Length == 1 ? workers[0] : Task.WhenAll(workers);
         source?.Attach(this);
@@ -353,10 +354,6 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         Diagnostics.Log.RuleStarted(logger, id);
     }
 
-    /// <summary>
-    /// Stops taking events, finishes those already taken, and returns when the loop has ended. If
-    /// <paramref name="cancellationToken"/> fires first (a sink that no longer takes results), the rest is abandoned.
-    /// </summary>
     /// <summary>
     /// Sets the timer to the next deadline: the window's next boundary under processing time, the watermark's idle
     /// check under event time. Rows fire due boundaries themselves (by their time), so the timer only matters when
@@ -426,6 +423,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops taking events, finishes those already taken, and returns when the loop has ended. If
+    /// <paramref name="cancellationToken"/> fires first (a sink that no longer takes results), the rest is abandoned.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         // Open windows are not flushed on stop, as in eKuiper.
@@ -500,7 +501,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 : System.Text.Encoding.UTF8.GetString(text).Split('\n').Where(l => l.Trim().Length > 0).Select(l => System.Text.Encoding.UTF8.GetBytes(l)).ToArray();
             foreach (var payload in payloads)
             {
-                input.Writer.TryWrite(new MemoryMessage(null, payload, null) { Source = i, ArrivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() });
+                // Written past the row gate (no credits taken), so the loop must not give credits back for it.
+                input.Writer.TryWrite(new MemoryMessage(null, payload, null) { Source = i, ArrivedAt = time.GetUtcNow().ToUnixTimeMilliseconds(), Ungated = true });
             }
         }
     }
@@ -679,7 +681,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
                 await ProcessAsync(message, context, decoded).ConfigureAwait(false);
                 current = null;
-                rowGate?.Release(message.RowCount);
+                if (!message.Ungated)
+                {
+                    rowGate?.Release(message.RowCount);
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -928,7 +933,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             context.SetRow(row);
             try
             {
-                open.OnArrival(row, at, context);
+                // Only a row that will enter the window (its FILTER) may trigger it; the FILTER is counted on release.
+                if (plan.WindowFilter(context))
+                {
+                    open.OnArrival(row, at, context);
+                }
             }
             catch (EvaluationException e)
             {

@@ -8,8 +8,8 @@ namespace EdgeStream.Runtime;
 /// the start of the enclosing unit — the minute for <c>ss</c> and <c>ms</c>, the hour for <c>mi</c> (in UTC), the local
 /// day for <c>hh</c> and <c>dd</c>. Hour and day boundaries are wall-clock times in <see cref="TimeZone"/> (eKuiper uses
 /// the host's zone), so a day window always ends at local midnight, also across a daylight-saving change, when the
-/// day is 23 or 25 hours long; an hour window ends at every local hour the interval divides (a repeated hour twice,
-/// a skipped one never), and covers its length in elapsed time.
+/// day is 23 or 25 hours long; an hour window ends at every local hour the interval divides, counted from local
+/// midnight (a repeated hour twice, a skipped one never), and starts at the boundary its length before.
 /// </summary>
 internal sealed class WindowPlan
 {
@@ -182,33 +182,43 @@ internal sealed class WindowPlan
 
     /// <summary>
     /// The next instant after <paramref name="after"/> when the local clock shows a whole hour that is a multiple of the
-    /// interval (counted from local midnight, each day afresh). Both occurrences of a repeated hour count; a skipped one
-    /// does not. Scans in quarter hours, so zones with half- and quarter-hour offsets work too.
+    /// interval (counted from local midnight, each day afresh: an interval that does not divide 24 has a shorter last
+    /// window in the day). Both occurrences of a repeated hour count; a skipped one does not. Scans minute by minute, so
+    /// zones with any whole-minute offset work.
     /// </summary>
     private long NextHourBoundary(long after)
     {
-        var candidate = after - (((after % Quarter) + Quarter) % Quarter) + Quarter;
-        while (!IsHourBoundary(candidate))
+        var candidate = after - (((after % Minute) + Minute) % Minute) + Minute;
+        for (var steps = 0; steps < ScanLimit; steps++, candidate += Minute)
         {
-            candidate += Quarter;
+            if (IsHourBoundary(candidate))
+            {
+                return candidate;
+            }
         }
 
-        return candidate;
+        return after + Interval; // a zone whose offset has seconds (old local mean time): elapsed hours
     }
 
     /// <summary>The last hour boundary (see <see cref="NextHourBoundary"/>) strictly before <paramref name="before"/>.</summary>
     private long PreviousHourBoundary(long before)
     {
-        var candidate = before - 1 - ((((before - 1) % Quarter) + Quarter) % Quarter);
-        while (!IsHourBoundary(candidate))
+        var candidate = before - 1 - ((((before - 1) % Minute) + Minute) % Minute);
+        for (var steps = 0; steps < ScanLimit; steps++, candidate -= Minute)
         {
-            candidate -= Quarter;
+            if (IsHourBoundary(candidate))
+            {
+                return candidate;
+            }
         }
 
-        return candidate;
+        return before - Interval;
     }
 
-    private const long Quarter = 900_000L;
+    private const long Minute = 60_000L;
+
+    /// <summary>How far a boundary is looked for, in minutes: two days past the interval.</summary>
+    private long ScanLimit => (IntervalUnits + 48) * 60;
 
     private bool IsHourBoundary(long instant)
     {

@@ -190,4 +190,33 @@ public sealed class EventTimeTests
         await rule.StopAsync();
         Assert.That(Windows(rule).Select(w => (w.Ids, w.End)), Is.EqualTo(new[] { (new long[] { 1, 2 }, M + 10_000) }));
     }
+    [Test]
+    public async Task An_event_time_out_of_range_is_reported_and_the_rule_goes_on()
+    {
+        await using var rule = await ClockedRule.StartAsync(Sql, Clock0, Stream, options: o => (o.IsEventTime, o.SendError) = (true, true));
+        await Send(rule, (1, 100));
+        await rule.At(Clock0 + 10_000, new Dictionary<string, object?> { ["id"] = 2L, ["ts"] = 1_700_000_040_000_000L }); // µs by mistake
+        await Send(rule, (3, 10_100));
+        var status = await rule.StopAsync();
+
+        Assert.That(rule.Emissions, Has.Count.EqualTo(2), "the error, then the first window");
+        Assert.That(rule.Emissions[0][0]["error"] as string, Does.Contain("is out of range"));
+        Assert.That(rule.Emissions[1][0]["ids"], Is.EqualTo(new object[] { 1L }));
+        Assert.That(status.State, Is.EqualTo(RuleState.Stopped));
+    }
+
+    [Test]
+    public async Task A_jump_far_ahead_sends_a_bounded_number_of_empty_windows()
+    {
+        await using var rule = await Start(TimeSpan.Zero);
+        await Send(rule, (1, 100), (2, 10_100));
+        await Send(rule, (3, 100_000_000_000)); // event time 3 years later: ten million windows of 10 s in between
+        await rule.StopAsync();
+
+        var emissions = rule.Emissions;
+        Assert.That(emissions.Count, Is.InRange(3, 1_002), "the two windows with rows, then at most 1,000 empty ones");
+        Assert.That(emissions[0][0]["ids"], Is.EqualTo(new object[] { 1L }));
+        Assert.That(emissions[1][0]["ids"], Is.EqualTo(new object[] { 2L }));
+        Assert.That(emissions.Skip(2).All(e => e.Count == 0), Is.True, "the rest are empty windows");
+    }
 }

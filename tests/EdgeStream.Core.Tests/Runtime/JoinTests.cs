@@ -320,4 +320,23 @@ public sealed class JoinTests
 
         Assert.That(error!.Message, Does.Contain(reason));
     }
+    [Test]
+    public async Task Under_event_time_each_stream_reads_its_own_timestamp_column()
+    {
+        string[] sources =
+        [
+            "CREATE STREAM a (id BIGINT, ts BIGINT) WITH (DATASOURCE=\"a\", TYPE=\"memory\", TIMESTAMP=\"ts\")",
+            "CREATE STREAM b (id BIGINT, at BIGINT, w STRING) WITH (DATASOURCE=\"b\", TYPE=\"memory\", TIMESTAMP=\"at\")",
+        ];
+        await using var rule = await JoinedRule.StartAsync(
+            "SELECT a.id AS id, b.w AS w FROM a INNER JOIN b ON a.id = b.id GROUP BY TUMBLINGWINDOW(ss, 1)", T0, sources, o => o.IsEventTime = true);
+        await rule.Push("a", $$"""{"id": 1, "ts": {{T0 + 100}}}""");
+        await rule.Push("b", $$"""{"id": 1, "at": {{T0 + 200}}, "w": "x"}""");
+        await rule.Push("a", $$"""{"id": 2, "ts": {{T0 + 1_500}}}""");
+        await rule.Push("b", $$"""{"id": 2, "at": {{T0 + 1_600}}, "w": "y"}""");
+        var status = await rule.StopAsync();
+
+        Assert.That(rule.Shown, Is.EqualTo(new[] { "{id=1, w='x'}" }), "the watermark (the least of both streams' newest times) closed the first second");
+        Assert.That(status.Errors, Is.Zero);
+    }
 }

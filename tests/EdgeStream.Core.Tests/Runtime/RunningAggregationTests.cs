@@ -15,7 +15,7 @@ public sealed class RunningAggregationTests
     public async Task Each_row_sends_its_groups_running_totals()
     {
         await using var rule = await ClockedRule.StartAsync(
-            "SELECT k, count(*) AS c, sum(n) AS s, avg(n) AS a, max(n) AS m, collect(n) AS all FROM s GROUP BY k", T0, Stream);
+            "SELECT k, count(*) AS c, sum(n) AS s, avg(n) AS a, max(n) AS m, last_value(n, false) AS l, event_time() AS t FROM s GROUP BY k", T0, Stream);
         await rule.At(T0 + 1, Row(1, 5L));
         await rule.At(T0 + 2, Row(2, 7L));
         await rule.At(T0 + 3, Row(1, 1L));
@@ -23,8 +23,8 @@ public sealed class RunningAggregationTests
         await rule.StopAsync();
 
         Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo(
-            """[[{"k":1,"c":1,"s":5,"a":5,"m":5,"all":[5]}],[{"k":2,"c":1,"s":7,"a":7,"m":7,"all":[7]}],"""
-            + """[{"k":1,"c":2,"s":6,"a":3,"m":5,"all":[5,1]}],[{"k":1,"c":3,"s":6,"a":3,"m":5,"all":[5,1,null]}]]"""));
+            $$"""[[{"k":1,"c":1,"s":5,"a":5,"m":5,"l":5,"t":{{T0 + 1}}}],[{"k":2,"c":1,"s":7,"a":7,"m":7,"l":7,"t":{{T0 + 2}}}],"""
+            + $$"""[{"k":1,"c":2,"s":6,"a":3,"m":5,"l":1,"t":{{T0 + 3}}}],[{"k":1,"c":3,"s":6,"a":3,"m":5,"t":{{T0 + 4}}}]]"""));
     }
 
     [Test]
@@ -56,13 +56,16 @@ public sealed class RunningAggregationTests
     }
 
     [Test]
-    public async Task An_aggregate_that_needs_every_row_at_once_needs_a_window()
+    [TestCase("deduplicate(n, true)", "deduplicate")]
+    [TestCase("collect(n)", "collect")]
+    [TestCase("median(n)", "median")]
+    public async Task An_aggregate_that_keeps_every_value_needs_a_window(string aggregate, string name)
     {
         await using var engine = new EdgeStreamEngine();
         engine.Execute(Stream);
-        var rule = new RuleDefinition("r", "SELECT k, deduplicate(n, true) AS d FROM s GROUP BY k");
+        var rule = new RuleDefinition("r", $"SELECT k, {aggregate} AS d FROM s GROUP BY k");
         rule.Actions.Add(new RuleAction("nop"));
         var error = Assert.ThrowsAsync<SqlException>(() => engine.CreateRuleAsync(rule))!;
-        Assert.That(error.Message, Does.Contain("aggregate `deduplicate` needs a window"));
+        Assert.That(error.Message, Does.Contain($"aggregate `{name}` needs a window"));
     }
 }

@@ -30,6 +30,9 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>Not an event: write the rule's state (after the events taken before) and complete this with it.</summary>
     public TaskCompletionSource<byte[]>? SnapshotTo { get; init; }
 
+    /// <summary>Queued by the rule itself past its row gate (a table file's rows): it gives no credits back.</summary>
+    public bool Ungated { get; init; }
+
     /// <summary>Which source of a join rule it is for (0: the FROM stream); set by the rule's subscription.</summary>
     public int Source { get; init; }
 
