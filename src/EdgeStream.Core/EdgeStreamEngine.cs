@@ -153,6 +153,22 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         Memory.PublishJsonAsync(StreamTopic(stream), json, cancellationToken);
 
     /// <summary>
+    /// Pushes one JSON payload into a declared stream with the metadata of the message that carried it (a topic, a
+    /// partition…), which rules read with <c>meta(key)</c> or <c>meta(*)</c> — as a source passes it.
+    /// </summary>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="json">UTF-8 JSON; a malformed payload is counted and reported by the reading rules.</param>
+    /// <param name="metadata">The message's metadata: names and plain values (numbers, strings, booleans, lists, maps).</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the event.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishJsonWithMetadataAsync(string stream, ReadOnlyMemory<byte> json, IReadOnlyDictionary<string, object?> metadata, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return Memory.PublishAsync(StreamTopic(stream), new Runtime.Memory.MemoryMessage(null, json, null) { Meta = Runtime.ClrValues.FromClr(metadata).AsObject }, cancellationToken);
+    }
+
+    /// <summary>
     /// Pushes one object into a declared stream, as <see cref="PublishAsync"/>: each public property is a column (see
     /// <see cref="MemoryBus.PublishObjectAsync{T}"/>); accessors are built once per type.
     /// </summary>

@@ -68,6 +68,8 @@ public static class CaseReplayer
 {
     private const string OutputTopic = "edgestream-replay-output";
 
+    private static readonly Dictionary<string, object?> MockMetadata = new(StringComparer.Ordinal) { ["topic"] = "mock" };
+
     /// <summary>How a case's <c>deviation</c> starts when only its expected metrics differ by design.</summary>
     private const string MetricsOnly = "metrics only:";
 
@@ -134,7 +136,8 @@ public static class CaseReplayer
                     }
                     else
                     {
-                        await engine.PublishJsonAsync(e.Stream, Encoding.UTF8.GetBytes(e.Event.Json), cancellationToken).ConfigureAwait(false);
+                        // eKuiper's mock source passes each event with the metadata {"topic": "mock"}.
+                        await engine.PublishJsonWithMetadataAsync(e.Stream, Encoding.UTF8.GetBytes(e.Event.Json), MockMetadata, cancellationToken).ConfigureAwait(false);
                     }
                 }
 

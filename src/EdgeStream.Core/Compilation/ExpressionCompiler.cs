@@ -245,6 +245,21 @@ internal sealed class ExpressionCompiler
                 && bound.Statement.Fields.Any(f => ReferenceEquals(f.Expr, call)):
                 // A set-returning select item: it evaluates to its array, which the projection expands into rows.
                 return Compile(call.Arguments[0]);
+            case CallExpr { Name: var metaName, Arguments: [var key] } when metaName.Equals("meta", StringComparison.OrdinalIgnoreCase) || metaName.Equals("mqtt", StringComparison.OrdinalIgnoreCase):
+                return CompileMeta(key);
+            case CallExpr { Name: var stringName, Arguments: [var text] } when stringName.Equals("upper", StringComparison.OrdinalIgnoreCase) || stringName.Equals("lower", StringComparison.OrdinalIgnoreCase):
+                {
+                    var argument = Compile(text);
+                    var upper = stringName.Equals("upper", StringComparison.OrdinalIgnoreCase);
+                    var name = upper ? "upper" : "lower";
+                    return ctx => argument(ctx) switch
+                    {
+                        { IsNull: true } => Value.Null,
+                        { Kind: ValueKind.String } s => Value.From(upper ? s.AsString.ToUpperInvariant() : s.AsString.ToLowerInvariant()),
+                        var other => throw new EvaluationException($"run {name} function error: requires string but found {other.Describe()}"),
+                    };
+                }
+
             case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):
                 return ctx => Value.From(ctx.RowNumber == 0 ? 1L : ctx.RowNumber);
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
@@ -265,6 +280,35 @@ internal sealed class ExpressionCompiler
     };
 
     private static Evaluator Constant(Value value) => _ => value;
+
+    /// <summary>
+    /// <c>meta(key)</c> / <c>meta(*)</c> (and <c>mqtt(key)</c>): the metadata its source passed with the current row —
+    /// one entry, a nested one (<c>meta(a->b)</c>), or all of it; null when there is none.
+    /// </summary>
+    private static Evaluator CompileMeta(Expr key)
+    {
+        static ValueObject? MetaOf(EvalContext ctx) => Array.Find(ctx.Rows, r => r is not null)?.Meta;
+        switch (key)
+        {
+            case Wildcard:
+                return ctx => MetaOf(ctx) is { } all ? Value.From(all) : Value.Null;
+            case FieldRef field:
+                {
+                    var name = field.Name;
+                    return ctx => MetaOf(ctx) is { } all && all.TryGet(name, out var value) ? value : Value.Null;
+                }
+
+            case MemberAccess member:
+                {
+                    var target = CompileMeta(member.Target);
+                    var name = member.Name;
+                    return ctx => Operators.Member(target(ctx), name);
+                }
+
+            default:
+                throw Planning.BindError.At(key.Span, SqlErrorCode.InvalidUse, "meta(…) takes a metadata key (meta(topic), meta(a->b)) or *");
+        }
+    }
 
     /// <summary>The column an argument names (changed_cols' output names): a field's or member's name, else the expression as written.</summary>
     private static string ColumnName(Expr expr) => expr switch

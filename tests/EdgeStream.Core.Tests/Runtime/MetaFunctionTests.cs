@@ -1,0 +1,24 @@
+using EdgeStream.Tests.Support;
+
+namespace EdgeStream.Tests.Runtime;
+
+/// <summary>meta(…) reads what the message carried beside the event; upper/lower as eKuiper (the rest of the library comes with issue 5).</summary>
+public sealed class MetaFunctionTests
+{
+    private const long T0 = 1_541_152_486_000;
+
+    [Test]
+    public async Task Meta_reads_one_key_a_nested_key_or_all_of_it()
+    {
+        await using var rule = await ClockedRule.StartAsync(
+            "SELECT meta(topic) AS t, meta(headers->id) AS h, meta(*) AS m, meta(missing) AS none, upper(x) AS u, lower(x) AS l FROM s",
+            T0, "CREATE STREAM s () WITH (DATASOURCE=\"in\")", options: o => o.SendError = true);
+        var metadata = new Dictionary<string, object?> { ["topic"] = "a/b", ["headers"] = new Dictionary<string, object?> { ["id"] = 7L } };
+        await rule.Engine.PublishJsonWithMetadataAsync("s", """{"x": "MiXed"}"""u8.ToArray(), metadata);
+        await rule.Engine.PublishJsonAsync("s", """{"x": 1}"""u8.ToArray());
+        await rule.StopAsync();
+
+        Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo(
+            """[[{"t":"a/b","h":7,"m":{"topic":"a/b","headers":{"id":7}},"u":"MIXED","l":"mixed"}],[{"error":"run Select error: run upper function error: requires string but found int64(1)"}]]"""));
+    }
+}
