@@ -16,7 +16,7 @@ internal sealed class AnalyticCall
     private readonly Evaluator[] arguments;
     private readonly Evaluator[] partitionBy;
     private readonly Evaluator? when;
-    private readonly Dictionary<PartitionKey, State> states = [];
+    private readonly Dictionary<ValuesKey, State> states = [];
 
     public AnalyticCall(int id, string name, Evaluator[] arguments, Evaluator[] partitionBy, Evaluator? when)
     {
@@ -55,7 +55,7 @@ internal sealed class AnalyticCall
     /// <exception cref="EvaluationException">An argument, the partition key or the condition failed.</exception>
     private Value Run(EvalContext ctx)
     {
-        var key = new PartitionKey(Array.ConvertAll(partitionBy, p => p(ctx)));
+        var key = new ValuesKey(Array.ConvertAll(partitionBy, p => p(ctx)));
         if (!states.TryGetValue(key, out var state))
         {
             states[key] = state = new State();
@@ -240,26 +240,5 @@ internal sealed class AnalyticCall
         public double Min { get; set; }
 
         public double Max { get; set; }
-    }
-
-    /// <summary>A partition's key values, compared by content.</summary>
-    private sealed class PartitionKey(Value[] values) : IEquatable<PartitionKey>
-    {
-        private readonly Value[] values = values;
-
-        public bool Equals(PartitionKey? other) => other is not null && values.AsSpan().SequenceEqual(other.values);
-
-        public override bool Equals(object? obj) => Equals(obj as PartitionKey);
-
-        public override int GetHashCode()
-        {
-            var hash = new HashCode();
-            foreach (var value in values)
-            {
-                hash.Add(value);
-            }
-
-            return hash.ToHashCode();
-        }
     }
 }

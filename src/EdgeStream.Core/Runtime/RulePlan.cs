@@ -280,15 +280,15 @@ internal sealed class RulePlan
 
     /// <summary>The GROUP BY key of the current row (one key for all rows without keys).</summary>
     /// <exception cref="EvaluationException">A key failed on this row.</exception>
-    public object KeyOf(EvalContext context) => groupKeys.Length == 0 ? NoKey : new GroupKey(Array.ConvertAll(groupKeys, k => k(context)));
+    public object KeyOf(EvalContext context) => groupKeys.Length == 0 ? NoKey : new ValuesKey(Array.ConvertAll(groupKeys, k => k(context)));
 
     private static readonly object NoKey = new();
 
     /// <summary>A key's values, for a snapshot; null for the one key of a statement without keys.</summary>
-    public static Value[]? KeyValues(object key) => key is GroupKey group ? group.Values : null;
+    public static Value[]? KeyValues(object key) => key is ValuesKey group ? group.Values : null;
 
     /// <summary>The key <see cref="KeyValues"/> gave.</summary>
-    public static object KeyFrom(Value[]? values) => values is null ? NoKey : new GroupKey(values);
+    public static object KeyFrom(Value[]? values) => values is null ? NoKey : new ValuesKey(values);
 
     /// <summary>Whether the statement calls analytic functions (lag, acc_sum…), which run on every row before WHERE.</summary>
     public bool HasAnalytics => Compiler.AnalyticCalls.Count > 0;
@@ -345,12 +345,12 @@ internal sealed class RulePlan
             return rows.Count == 0 ? [] : [rows];
         }
 
-        var groups = new Dictionary<GroupKey, List<Row>>();
+        var groups = new Dictionary<ValuesKey, List<Row>>();
         var order = new List<List<Row>>();
         foreach (var row in rows)
         {
             context.SetRow(row);
-            var key = new GroupKey(groupKeys.Select(k => k(context)).ToArray());
+            var key = new ValuesKey(groupKeys.Select(k => k(context)).ToArray());
             if (!groups.TryGetValue(key, out var group))
             {
                 groups[key] = group = [];
@@ -372,7 +372,7 @@ internal sealed class RulePlan
         stateBegin is null ? null : (
             ctx => Operators.IsTrue(stateBegin(ctx)),
             ctx => Operators.IsTrue(stateEmit!(ctx)),
-            ctx => partitionKeys.Length == 0 ? NoKey : new GroupKey(Array.ConvertAll(partitionKeys, k => k(ctx))));
+            ctx => partitionKeys.Length == 0 ? NoKey : new ValuesKey(Array.ConvertAll(partitionKeys, k => k(ctx))));
 
     /// <summary>Whether the current row triggers a sliding window (its <c>OVER (WHEN …)</c>; every row without one).</summary>
     /// <exception cref="EvaluationException">The condition failed on this row.</exception>
@@ -384,29 +384,6 @@ internal sealed class RulePlan
     /// <summary>Whether the current group passes HAVING.</summary>
     /// <exception cref="EvaluationException">HAVING failed on this group.</exception>
     public bool Having(EvalContext context) => having is null || Operators.IsTrue(having(context));
-
-    /// <summary>The values of one group's keys, compared by content.</summary>
-    private sealed class GroupKey(Value[] values) : IEquatable<GroupKey>
-    {
-        private readonly Value[] values = values;
-
-        public Value[] Values => values;
-
-        public bool Equals(GroupKey? other) => other is not null && values.AsSpan().SequenceEqual(other.values);
-
-        public override bool Equals(object? obj) => Equals(obj as GroupKey);
-
-        public override int GetHashCode()
-        {
-            var hash = new HashCode();
-            foreach (var value in values)
-            {
-                hash.Add(value);
-            }
-
-            return hash.ToHashCode();
-        }
-    }
 
     /// <summary>The LIMIT, if any.</summary>
     public long? Limit => bound.Statement.Limit;

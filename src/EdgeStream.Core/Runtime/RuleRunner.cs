@@ -1393,35 +1393,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         joins.AddOut();
-        var passed = combinations;
-        if (filterMetrics is { } filter)
+        if ((filterMetrics is null ? combinations : await FilterAsync(combinations, context).ConfigureAwait(false)) is not { } passed)
         {
-            filter.AddIn();
-            passed = new List<Row>(combinations.Count);
-            try
-            {
-                foreach (var combination in combinations)
-                {
-                    context.SetRow(combination);
-                    if (plan.Filter(context))
-                    {
-                        passed.Add(combination);
-                    }
-                }
-            }
-            catch (EvaluationException e)
-            {
-                filter.AddException();
-                await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
-                return;
-            }
-
-            if (passed.Count == 0)
-            {
-                return;
-            }
-
-            filter.AddOut();
+            return;
         }
 
         projectMetrics.AddIn();
@@ -1524,6 +1498,18 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// </summary>
     private async ValueTask EmitFilteredWindowAsync(List<Row> rows, long start, long end, EvalContext context)
     {
+        if (await FilterAsync(rows, context).ConfigureAwait(false) is { } passed)
+        {
+            await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// WHERE over a set of rows (a window's, a row's join combinations), counted once for the set: the rows that pass, or
+    /// null when none does or it failed (reported once).
+    /// </summary>
+    private async ValueTask<List<Row>?> FilterAsync(List<Row> rows, EvalContext context)
+    {
         var filter = filterMetrics!;
         filter.AddIn();
         var passed = new List<Row>(rows.Count);
@@ -1542,16 +1528,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         {
             filter.AddException();
             await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (passed.Count == 0)
         {
-            return;
+            return null;
         }
 
         filter.AddOut();
-        await EmitRowsAsync(passed, start, end, context).ConfigureAwait(false);
+        return passed;
     }
 
     /// <summary>An aggregating window that fired: its groups, already aggregated, projected and emitted.</summary>

@@ -77,6 +77,21 @@ internal abstract class WindowOperator
         _ => new TimeWindowOperator(window, eventTime ? null : start),
     };
 
+    /// <summary>
+    /// The start a window reports: its own, except that eKuiper's event-time windows start the first window at its
+    /// first row (a hopping one, a hop before it); <paramref name="firstRow"/> is then forgotten.
+    /// </summary>
+    protected static long ReportedStart(WindowPlan window, long start, ref long? firstRow)
+    {
+        if (firstRow is not { } first)
+        {
+            return start;
+        }
+
+        firstRow = null;
+        return Math.Max(start, first - Math.Max(0, window.Length - window.Interval));
+    }
+
     /// <summary>How many empty windows in a row a window sends when time jumps ahead (a clock change, a restore much later).</summary>
     protected const long MaxEmptyWindows = 1_000;
 
@@ -192,13 +207,7 @@ internal sealed class TimeWindowOperator : WindowOperator
 
             var end = nextEnd;
             var start = window.StartOf(end);
-            var reported = start;
-            if (firstRow is { } first)
-            {
-                // eKuiper's event-time windows start the first window at its first row (a hopping one, a hop before it).
-                reported = Math.Max(start, first - Math.Max(0, window.Length - window.Interval));
-                firstRow = null;
-            }
+            var reported = ReportedStart(window, start, ref firstRow);
 
             fired.Add(new WindowFiring(Between(rows, start, end), reported, end));
             lastEnd = end;
@@ -634,12 +643,7 @@ internal sealed class PaneWindowOperator : WindowOperator
 
             var end = nextEnd;
             var start = window.StartOf(end);
-            var reported = start;
-            if (firstRow is { } first)
-            {
-                reported = Math.Max(start, first - Math.Max(0, window.Length - window.Interval));
-                firstRow = null;
-            }
+            var reported = ReportedStart(window, start, ref firstRow);
 
             var tumbling = window.Length == window.Interval;
             var merged = new OrderedDictionary<object, PaneGroup>();
