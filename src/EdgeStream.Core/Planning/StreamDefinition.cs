@@ -112,9 +112,10 @@ internal sealed class StreamDefinition
             var span = statement.Options.First(o => o.Name == "TIMESTAMP").Span;
             var column = definition.FindColumn(ts) ?? throw BindError.At(span, SqlErrorCode.UnknownField,
                 $"TIMESTAMP names `{ts}`, which is not a column of `{statement.Name}`{BindError.DidYouMean(SqlNames.Closest(ts, statement.Columns.Select(c => c.Name)))}");
-            if (column.Type.Kind is not (SqlTypeKind.Bigint or SqlTypeKind.Datetime or SqlTypeKind.Float or SqlTypeKind.Any))
+            if (column.Type.Kind is not (SqlTypeKind.Bigint or SqlTypeKind.Datetime or SqlTypeKind.Float or SqlTypeKind.String or SqlTypeKind.Any))
             {
-                throw BindError.At(span, SqlErrorCode.TypeMismatch, $"TIMESTAMP column `{column.Name}` must be bigint, float or datetime, not {column.Type}");
+                throw BindError.At(span, SqlErrorCode.TypeMismatch,
+                    $"TIMESTAMP column `{column.Name}` must be bigint, float, datetime or string (read with TIMESTAMP_FORMAT), not {column.Type}");
             }
         }
 

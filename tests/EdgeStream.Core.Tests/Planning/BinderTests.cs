@@ -79,7 +79,7 @@ public sealed class BinderTests
     [TestCase("CREATE TABLE t (a BIGINT) WITH (RETAIN_SIZE=\"-3\")", "Error (line 1, column 33): option `RETAIN_SIZE` must be a positive integer, not \"-3\".")]
     [TestCase("CREATE TABLE t (a BIGINT) WITH (KIND=\"remote\")", "Error (line 1, column 33): option `KIND` must be \"scan\" or \"lookup\", not \"remote\".")]
     [TestCase("CREATE STREAM s (a BIGINT) WITH (TIMESTAMP=\"tss\")", "Error (line 1, column 34): TIMESTAMP names `tss`, which is not a column of `s`.")]
-    [TestCase("CREATE STREAM s (a STRING) WITH (TIMESTAMP=\"a\")", "Error (line 1, column 34): TIMESTAMP column `a` must be bigint, float or datetime, not string.")]
+    [TestCase("CREATE STREAM s (a BOOLEAN) WITH (TIMESTAMP=\"a\")", "Error (line 1, column 35): TIMESTAMP column `a` must be bigint, float, datetime or string (read with TIMESTAMP_FORMAT), not boolean.")]
     [TestCase("CREATE STREAM s (a BIGINT) WITH (TYPE=\"mqtt\", TYPE=\"file\")", "Error (line 1, column 47): option `TYPE` is given twice.")]
     public void Bad_stream_options_are_rejected(string ddl, string expected)
     {

@@ -219,4 +219,23 @@ public sealed class EventTimeTests
         Assert.That(emissions[1][0]["ids"], Is.EqualTo(new object[] { 2L }));
         Assert.That(emissions.Skip(2).All(e => e.Count == 0), Is.True, "the rest are empty windows");
     }
+    [Test]
+    public async Task A_string_timestamp_is_read_with_the_streams_timestamp_format()
+    {
+        const string Formatted = "CREATE STREAM s (id BIGINT, ts STRING) WITH (DATASOURCE=\"in\", TYPE=\"memory\", TIMESTAMP=\"ts\", TIMESTAMP_FORMAT=\"YYYY-MM-dd HH:mm:ss.SSS\")";
+        await using var rule = await ClockedRule.StartAsync(Sql, Clock0, Formatted, options: o => (o.IsEventTime, o.SendError) = (true, true));
+        string[] times = ["2023-11-14 22:14:00.100", "2023-11-14 22:14:05.000", "not a time", "2023-11-14 22:14:10.001"];
+        for (var i = 0; i < times.Length; i++)
+        {
+            await rule.At(Clock0 + (i * 100), new Dictionary<string, object?> { ["id"] = (long)(i + 1), ["ts"] = times[i] });
+        }
+
+        await rule.StopAsync();
+
+        // 2023-11-14 22:14:00 UTC is M (1,700,000,040,000): ids 1 and 2 fall in [M, M + 10 s); id 4 closes that window.
+        Assert.That(rule.Emissions, Has.Count.EqualTo(2));
+        Assert.That(rule.Emissions[0][0]["error"] as string, Does.Contain("as an event time"));
+        Assert.That(rule.Emissions[1][0]["ids"], Is.EqualTo(new object[] { 1L, 2L }));
+        Assert.That(rule.Emissions[1][0]["we"], Is.EqualTo(M + 10_000));
+    }
 }
