@@ -99,7 +99,9 @@ public sealed class RuleOptions
 
     /// <summary>
     /// How many tasks process the rule's events in parallel (eKuiper's <c>concurrency</c>, default 1). Above 1, results
-    /// may leave in a different order than events arrived; each task has its own evaluation state.
+    /// may leave in a different order than events arrived; each task has its own evaluation state. A rule that keeps
+    /// state between events (a window, event time, a join, analytic functions, GROUP BY without a window) runs on one
+    /// task whatever this says.
     /// </summary>
     public int Concurrency { get; set; } = 1;
 
