@@ -6,8 +6,9 @@ using EdgeStream.Sql.Ast;
 namespace EdgeStream.Runtime;
 
 /// <summary>
-/// What a stateless rule runs per event, compiled once: decode, WHERE, then the select list into a result row.
-/// Windows, joins, aggregates and functions are rejected at creation until the issues that add them land.
+/// What a rule runs, compiled once: a decoder per source, WHERE, the window's shape and conditions, joins, GROUP BY
+/// keys, aggregates and analytic calls, HAVING, ORDER BY and the select list into result rows. Constructs not
+/// implemented yet (most built-in scalar functions) are refused at creation, with their position.
 /// </summary>
 internal sealed class RulePlan
 {
