@@ -36,6 +36,59 @@ internal sealed class AnalyticCall
     public static bool Supports(string name) =>
         name is "lag" or "latest" or "had_changed" or "changed_col" or "changed_cols" or "acc_sum" or "acc_avg" or "acc_min" or "acc_max" or "acc_count";
 
+    /// <summary>Forgets every partition's state (a rule that starts again starts afresh, as eKuiper's).</summary>
+    public void Reset() => states.Clear();
+
+    /// <summary>Writes every partition's state, for a rule snapshot.</summary>
+    public void Save(Runtime.RuleStateWriter writer)
+    {
+        writer.Write(states.Count);
+        foreach (var (key, state) in states)
+        {
+            writer.Write(key.Values);
+            writer.Write([.. state.History]);
+            writer.Write(state.Last);
+            writer.Write(state.Seen);
+            writer.Write(state.Previous is not null);
+            if (state.Previous is { } previous)
+            {
+                writer.Write(Array.ConvertAll(previous, p => p ?? Value.Null));
+                writer.Write(Array.ConvertAll(previous, p => Value.From(p.HasValue)));
+            }
+
+            writer.Write(state.Count);
+            writer.Write(Value.From(state.Sum));
+            writer.Write(Value.From(state.Min));
+            writer.Write(Value.From(state.Max));
+        }
+    }
+
+    /// <summary>Replaces the state with what <see cref="Save"/> wrote.</summary>
+    public void Load(Runtime.RuleStateReader reader)
+    {
+        states.Clear();
+        for (var i = reader.ReadInt(); i > 0; i--)
+        {
+            var key = new ValuesKey(reader.ReadValues());
+            var state = new State();
+            state.History.AddRange(reader.ReadValues());
+            state.Last = reader.ReadValue();
+            state.Seen = reader.ReadBool();
+            if (reader.ReadBool())
+            {
+                var values = reader.ReadValues();
+                var present = reader.ReadValues();
+                state.Previous = values.Select((v, j) => present[j].AsBoolean ? v : (Value?)null).ToArray();
+            }
+
+            state.Count = reader.ReadLong();
+            state.Sum = reader.ReadValue().AsFloat;
+            state.Min = reader.ReadValue().AsFloat;
+            state.Max = reader.ReadValue().AsFloat;
+            states[key] = state;
+        }
+    }
+
     /// <summary>The current row's result, computed on first use (<paramref name="count"/>: the statement's analytic calls).</summary>
     public Value Evaluate(EvalContext ctx, int count)
     {

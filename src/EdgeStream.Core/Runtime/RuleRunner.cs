@@ -309,6 +309,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             idleBase = now;
         }
 
+        // Analytic state lives with the compiled calls: a rule that starts again starts afresh, or from its snapshot.
+        foreach (var call in plan.Compiler.AnalyticCalls)
+        {
+            call.Reset();
+        }
+
         if (restore is not null)
         {
             Restore(restore);
@@ -1010,6 +1016,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                 }
             }
 
+            writer.Write(plan.Compiler.AnalyticCalls.Count);
+            foreach (var call in plan.Compiler.AnalyticCalls)
+            {
+                call.Save(writer);
+            }
+
             writer.Write(context.LastHitTime);
             writer.Write(context.LastHitCount);
             writer.Write(context.LastAggHitTime);
@@ -1087,6 +1099,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
 
             running![key] = group;
+        }
+
+        if (reader.ReadInt() != plan.Compiler.AnalyticCalls.Count)
+        {
+            throw new FormatException("the snapshot's rule calls other analytic functions");
+        }
+
+        foreach (var call in plan.Compiler.AnalyticCalls)
+        {
+            call.Load(reader);
         }
 
         restoredHits = (reader.ReadLong(), reader.ReadLong(), reader.ReadLong(), reader.ReadLong());

@@ -58,4 +58,17 @@ public sealed class AnalyticFunctionTests
         Assert.That(json, Is.EqualTo(
             """[[{"x":1,"total":1.0}],[{"error":"run Analytic error: run acc_sum function error: requires number but found string(two)"}],[{"x":3,"total":4.0}]]"""));
     }
+    [Test]
+    public async Task A_rule_that_starts_again_starts_its_analytic_state_afresh()
+    {
+        await using var rule = await ClockedRule.StartAsync("SELECT acc_count(x) AS n, lag(x) AS before FROM s", T0, Stream);
+        await rule.At(T0 + 1, Row(1, 10L));
+        await rule.At(T0 + 2, Row(1, 20L));
+        await rule.Engine.StopRuleAsync("r");
+        await rule.Engine.StartRuleAsync("r");
+        await rule.At(T0 + 3, Row(1, 30L));
+        await rule.StopAsync();
+
+        Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo("""[[{"n":1}],[{"n":2,"before":10}],[{"n":1}]]"""));
+    }
 }

@@ -30,10 +30,12 @@ public sealed class RuleSnapshotTests
         ("SELECT k, collect(n) AS all FROM s GROUP BY STATEWINDOW(n > 12, n < 2) OVER (PARTITION BY k)", false),
         ("SELECT k, count(*) AS c, sum(n) AS total, last_value(v, true) AS lv FROM s GROUP BY k", false),
         ("SELECT s.k AS k, t.name AS name, n, last_hit_count() AS hits FROM s INNER JOIN t ON s.k = t.k WHERE n > 5", false),
+        ("SELECT k, lag(n, 2, -1) OVER (PARTITION BY k) AS l, acc_sum(n) OVER (PARTITION BY k WHEN n > 4) AS total, had_changed(true, k) AS hc, "
+            + "changed_cols(\"c_\", true, k, n), latest(v) AS lt FROM s WHERE n > 2", true),
     ];
 
     [Test]
-    public async Task A_restored_rule_sends_what_an_uninterrupted_run_sends([Range(0, 9)] int rule, [Values(1, 2, 3)] int seed)
+    public async Task A_restored_rule_sends_what_an_uninterrupted_run_sends([Range(0, 10)] int rule, [Values(1, 2, 3)] int seed)
     {
         var (sql, eventTime) = Rules[rule];
         var random = new Random((rule * 10) + seed);
