@@ -1380,6 +1380,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         finally
         {
             context.Group = null;
+            context.RowNumber = 0;
             (context.AggregateValues, context.AggregateErrors) = (null, null);
         }
     }
@@ -1585,6 +1586,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         finally
         {
             context.Group = null;
+            context.RowNumber = 0;
             (context.AggregateValues, context.AggregateErrors) = (null, null);
             (context.WindowStart, context.WindowEnd) = (0, 0);
         }
@@ -1770,35 +1772,21 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             groups = passed;
         }
 
-        projectMetrics.AddIn();
-        var kept = new List<(ValueObject Result, Value[] Keys)>();
-        foreach (var group in groups)
-        {
-            Enter(context, group);
-            try
-            {
-                var keys = plan.HasOrder ? plan.SortKeys(context) : [];
-                foreach (var result in plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink))
-                {
-                    kept.Add((result, keys));
-                }
-            }
-            catch (EvaluationException e)
-            {
-                projectMetrics.AddException();
-                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
-                return null;
-            }
-        }
-
-        projectMetrics.AddOut();
-
+        // ORDER BY sorts the groups first (its keys read each group's aggregates and columns); then the groups are
+        // projected in that order, numbered for row_number(), up to LIMIT.
         if (plan.HasOrder)
         {
+            var keyed = new List<((Row First, IReadOnlyList<Row> Rows, PaneGroup? Aggregated) Group, Value[] Keys)>(groups.Count);
             orderMetrics?.AddIn();
             try
             {
-                kept = plan.SortBy(kept, k => k.Keys);
+                foreach (var group in groups)
+                {
+                    Enter(context, group);
+                    keyed.Add((group, plan.SortKeys(context)));
+                }
+
+                groups = plan.SortBy(keyed, k => k.Keys).Select(k => k.Group).ToList();
                 orderMetrics?.AddOut();
             }
             catch (EvaluationException e)
@@ -1809,8 +1797,32 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
-        var results = kept.Select(k => k.Result);
-        return (plan.Limit is { } limit ? results.Take((int)Math.Min(limit, int.MaxValue)) : results).ToList();
+        var limit = plan.Limit is { } most ? (int)Math.Min(most, int.MaxValue) : int.MaxValue;
+        projectMetrics.AddIn();
+        var results = new List<ValueObject>();
+        foreach (var group in groups)
+        {
+            if (results.Count >= limit)
+            {
+                break;
+            }
+
+            Enter(context, group);
+            context.RowNumber = results.Count + 1;
+            try
+            {
+                results.AddRange(plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink));
+            }
+            catch (EvaluationException e)
+            {
+                projectMetrics.AddException();
+                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        projectMetrics.AddOut();
+        return results.Count > limit ? results.GetRange(0, limit) : results;
     }
 
     /// <summary>Adds to one of the rule's own counters: atomically only when several tasks process events.</summary>

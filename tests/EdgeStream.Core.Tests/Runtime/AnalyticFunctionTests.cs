@@ -71,4 +71,18 @@ public sealed class AnalyticFunctionTests
 
         Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo("""[[{"n":1}],[{"n":2,"before":10}],[{"n":1}]]"""));
     }
+    [Test]
+    public async Task Row_number_numbers_a_windows_groups_in_order_by_order_up_to_limit()
+    {
+        await using var rule = await ClockedRule.StartAsync(
+            "SELECT k, count(*) AS c, row_number() AS rn FROM s GROUP BY k, COUNTWINDOW(5) ORDER BY c DESC, k LIMIT 2", T0, Stream);
+        long[] keys = [3, 1, 3, 2, 1];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            await rule.At(T0 + i + 1, Row(keys[i], 0L));
+        }
+
+        await rule.StopAsync();
+        Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo("""[[{"k":1,"c":2,"rn":1},{"k":3,"c":2,"rn":2}]]"""));
+    }
 }
