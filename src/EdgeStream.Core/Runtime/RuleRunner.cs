@@ -305,7 +305,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
         if (plan.EventTime)
         {
-            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, tables.Select(t => t is null).ToArray());
+            watermark = new Watermark((long)options.LateTolerance.TotalMilliseconds, tables.Select(t => t is null).ToArray(), idleTimeout, now);
             idleBase = now;
         }
 
@@ -372,7 +372,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return;
         }
 
-        var deadline = plan.EventTime ? idleBase + idleTimeout : window!.NextDeadline;
+        var deadline = plan.EventTime
+            ? Math.Min(idleBase + idleTimeout, watermark!.NextIdleAt(time.GetUtcNow().ToUnixTimeMilliseconds()))
+            : window!.NextDeadline;
         lock (timerGate)
         {
             if (deadline == armedAt || timerStopped)
@@ -924,8 +926,10 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return;
         }
 
+        // Quietness is measured by arrival (the time the row was published), not by when this task got to it.
+        var arrival = row.Timestamp;
         row.Timestamp = at;
-        if (!gate.Offer(row, at))
+        if (!gate.Offer(row, at, arrival))
         {
             metrics.AddDropped();
             var reason = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"late event: event time {at} is before the watermark {gate.Current}");
@@ -951,7 +955,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
         }
 
-        idleBase = time.GetUtcNow().ToUnixTimeMilliseconds();
+        idleBase = Math.Max(idleBase, arrival);
         await ReleaseAsync(gate, context, started).ConfigureAwait(false);
         Arm();
     }
@@ -1149,7 +1153,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         if (watermark is { } gate)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (gate.Current != long.MinValue && now - idleBase >= idleTimeout && gate.AdvanceIdle(gate.Current + (now - idleBase)))
+            // A quiet stream stops holding the watermark back; when all are quiet, it moves on with the clock.
+            if (gate.Refresh(now))
+            {
+                await ReleaseAsync(gate, context, 0).ConfigureAwait(false);
+            }
+            else if (gate.Current != long.MinValue && now - idleBase >= idleTimeout && gate.AdvanceIdle(gate.Current + (now - idleBase)))
             {
                 idleBase = now;
                 await ReleaseAsync(gate, context, 0).ConfigureAwait(false);

@@ -339,4 +339,38 @@ public sealed class JoinTests
         Assert.That(rule.Shown, Is.EqualTo(new[] { "{id=1, w='x'}" }), "the watermark (the least of both streams' newest times) closed the first second");
         Assert.That(status.Errors, Is.Zero);
     }
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task With_an_idle_timeout_a_silent_stream_stops_holding_the_watermark_back(bool idle)
+    {
+        string[] sources =
+        [
+            "CREATE STREAM a (id BIGINT, ts BIGINT) WITH (DATASOURCE=\"a\", TYPE=\"memory\", TIMESTAMP=\"ts\")",
+            "CREATE STREAM b (id BIGINT, ts BIGINT, w STRING) WITH (DATASOURCE=\"b\", TYPE=\"memory\", TIMESTAMP=\"ts\")",
+        ];
+        await using var rule = await JoinedRule.StartAsync(
+            "SELECT a.id AS id, b.w AS w FROM a INNER JOIN b ON a.id = b.id GROUP BY TUMBLINGWINDOW(ss, 1)", T0, sources,
+            o => (o.IsEventTime, o.WatermarkIdleTimeout) = (true, idle ? TimeSpan.FromSeconds(2) : null));
+        await rule.At(T0, "a", $$"""{"id": 1, "ts": {{T0 + 100}}}""");
+        await rule.At(T0, "b", $$"""{"id": 1, "ts": {{T0 + 100}}, "w": "x"}""");
+        await rule.At(T0 + 500, "a", $$"""{"id": 2, "ts": {{T0 + 1_500}}}"""); // b then says nothing more
+
+        if (idle)
+        {
+            // b is quiet from T0 + 2 s: the watermark follows a alone (T0 + 1.5 s) and closes the first second.
+            await rule.AdvanceUntil(T0 + 2_400, () => rule.Shown.Length > 0, "the first window");
+            Assert.That(rule.Shown, Is.EqualTo(new[] { "{id=1, w='x'}" }));
+        }
+        else
+        {
+            for (var t = T0 + 1_000; t <= T0 + 10_000; t += 500)
+            {
+                rule.Clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(t));
+                await Task.Delay(1);
+            }
+
+            await rule.StopAsync();
+            Assert.That(rule.Shown, Is.Empty, "as eKuiper: the silent stream holds the watermark at T0 + 100 ms");
+        }
+    }
 }
