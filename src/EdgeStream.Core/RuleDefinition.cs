@@ -124,9 +124,10 @@ public sealed class RuleOptions
     public TimeSpan LateTolerance { get; set; }
 
     /// <summary>
-    /// Event time only: when no row has arrived for this long, the watermark moves on with the clock (by the quiet
-    /// time), so the last windows close even when data stops (rule JSON: <c>watermarkIdleTimeout</c>, ms). Null, the
-    /// default, keeps eKuiper's behaviour: the watermark moves only when rows arrive.
+    /// Event time only: a stream that has sent no row for this long stops holding the watermark back (one silent
+    /// stream of a join no longer stalls it), and when every stream is quiet the watermark moves on with the clock (by
+    /// the quiet time), so the last windows close even when data stops (rule JSON: <c>watermarkIdleTimeout</c>, ms).
+    /// Null, the default, keeps eKuiper's behaviour: the watermark moves only when rows arrive.
     /// </summary>
     public TimeSpan? WatermarkIdleTimeout { get; set; }
 
