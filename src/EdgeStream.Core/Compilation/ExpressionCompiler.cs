@@ -249,15 +249,12 @@ internal sealed class ExpressionCompiler
                 return CompileMeta(key);
             case CallExpr { Name: var stringName, Arguments: [var text] } when stringName.Equals("upper", StringComparison.OrdinalIgnoreCase) || stringName.Equals("lower", StringComparison.OrdinalIgnoreCase):
                 {
+                    // As eKuiper: null gives null; any other value is turned into its text first (Go's %v).
                     var argument = Compile(text);
                     var upper = stringName.Equals("upper", StringComparison.OrdinalIgnoreCase);
-                    var name = upper ? "upper" : "lower";
-                    return ctx => argument(ctx) switch
-                    {
-                        { IsNull: true } => Value.Null,
-                        { Kind: ValueKind.String } s => Value.From(upper ? s.AsString.ToUpperInvariant() : s.AsString.ToLowerInvariant()),
-                        var other => throw new EvaluationException($"run {name} function error: requires string but found {other.Describe()}"),
-                    };
+                    return ctx => argument(ctx) is { IsNull: false } value
+                        ? Value.From(upper ? Runtime.Templates.GoTemplate.Format(value).ToUpperInvariant() : Runtime.Templates.GoTemplate.Format(value).ToLowerInvariant())
+                        : Value.Null;
                 }
 
             case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):

@@ -19,6 +19,6 @@ public sealed class MetaFunctionTests
         await rule.StopAsync();
 
         Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo(
-            """[[{"t":"a/b","h":7,"m":{"topic":"a/b","headers":{"id":7}},"u":"MIXED","l":"mixed"}],[{"error":"run Select error: run upper function error: requires string but found int64(1)"}]]"""));
+            """[[{"t":"a/b","h":7,"m":{"topic":"a/b","headers":{"id":7}},"u":"MIXED","l":"mixed"}],[{"u":"1","l":"1"}]]"""), "as eKuiper, upper and lower take any value's text");
     }
 }

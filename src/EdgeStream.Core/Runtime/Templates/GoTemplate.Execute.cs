@@ -397,7 +397,8 @@ internal sealed partial class GoTemplate
     private static string Print(Value value) => value.IsNull ? NoValueText : Format(value);
 
     /// <summary>Go's <c>%v</c>.</summary>
-    private static string Format(Value value) => value.Kind switch
+    /// <summary>Go's <c>%v</c> of a value (eKuiper's <c>cast.ToStringAlways</c> for everything but null).</summary>
+    internal static string Format(Value value) => value.Kind switch
     {
         ValueKind.Null => "<nil>",
         ValueKind.Boolean => value.AsBoolean ? "true" : "false",
