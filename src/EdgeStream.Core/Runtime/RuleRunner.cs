@@ -1540,26 +1540,32 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     /// WHERE over a set of rows (a window's, a row's join combinations), counted once for the set: the rows that pass, or
     /// null when none does or it failed (reported once).
     /// </summary>
-    private async ValueTask<List<Row>?> FilterAsync(List<Row> rows, EvalContext context)
+    private ValueTask<List<Row>?> FilterAsync(List<Row> rows, EvalContext context) =>
+        KeepAsync(rows, row => context.SetRow(row), () => plan.Filter(context), filterMetrics!, "run Where error: ");
+
+    /// <summary>
+    /// The items that pass a condition (WHERE over rows, HAVING over groups), counted once for the set by
+    /// <paramref name="counts"/>: null when none passes or the condition failed (reported once, with <paramref name="error"/>).
+    /// </summary>
+    private async ValueTask<List<T>?> KeepAsync<T>(List<T> items, Action<T> enter, Func<bool> test, OperatorMetrics counts, string error)
     {
-        var filter = filterMetrics!;
-        filter.AddIn();
-        var passed = new List<Row>(rows.Count);
+        counts.AddIn();
+        var passed = new List<T>(items.Count);
         try
         {
-            foreach (var row in rows)
+            foreach (var item in items)
             {
-                context.SetRow(row);
-                if (plan.Filter(context))
+                enter(item);
+                if (test())
                 {
-                    passed.Add(row);
+                    passed.Add(item);
                 }
             }
         }
         catch (EvaluationException e)
         {
-            filter.AddException();
-            await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+            counts.AddException();
+            await ReportAsync(error + e.Message).ConfigureAwait(false);
             return null;
         }
 
@@ -1568,7 +1574,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return null;
         }
 
-        filter.AddOut();
+        counts.AddOut();
         return passed;
     }
 
@@ -1752,32 +1758,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         // HAVING keeps the groups that pass; a window left with none goes no further (it emits nothing, not []).
         if (havingMetrics is { } havingCounts)
         {
-            havingCounts.AddIn();
-            var passed = new List<(Row First, IReadOnlyList<Row> Rows, PaneGroup? Aggregated)>(groups.Count);
-            foreach (var group in groups)
-            {
-                Enter(context, group);
-                try
-                {
-                    if (plan.Having(context))
-                    {
-                        passed.Add(group);
-                    }
-                }
-                catch (EvaluationException e)
-                {
-                    havingCounts.AddException();
-                    await ReportAsync("run Having error: " + e.Message).ConfigureAwait(false);
-                    return null;
-                }
-            }
-
-            if (passed.Count == 0)
+            if (await KeepAsync(groups, group => Enter(context, group), () => plan.Having(context), havingCounts, "run Having error: ").ConfigureAwait(false) is not { } passed)
             {
                 return null;
             }
 
-            havingCounts.AddOut();
             groups = passed;
         }
 
