@@ -702,6 +702,9 @@ internal sealed class RulePlan
     /// <exception cref="EvaluationException">A select item failed on this row.</exception>
     public ValueObject Project(EvalContext context, bool sendNilField, bool sendMeta = false) => Project(context, sendNilField, sendMeta, -1);
 
+    /// <summary>Whether a select item is <c>unnest(…)</c>, so a row may give several results (<see cref="ProjectAll"/>).</summary>
+    public bool Unnests => unnestField >= 0;
+
     private static bool IsFunction(string name, string function) => name.Equals(function, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>

@@ -1265,10 +1265,19 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         projectMetrics.AddIn();
-        List<ValueObject> results;
+        ValueObject? single = null;
+        List<ValueObject>? results = null;
         try
         {
-            results = plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink);
+            // The hot path: one result, no list (unnest, the only way to get several, is rare).
+            if (plan.Unnests)
+            {
+                results = plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink);
+            }
+            else
+            {
+                single = plan.Project(context, options.SendNilField, options.SendMetaToSink);
+            }
         }
         catch (EvaluationException e)
         {
@@ -1282,7 +1291,13 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         context.LastHitCount++;
         projectMetrics.AddOut();
         Latency(projectMetrics, started);
-        foreach (var result in results)
+        if (single is not null)
+        {
+            await EmitAsync([single]).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var result in results!)
         {
             // unnest(…) turns one row into several, each sent on its own, as eKuiper does.
             await EmitAsync([result]).ConfigureAwait(false);
