@@ -162,6 +162,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
     /// <returns>Completes when every reading rule has taken the event.</returns>
     /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    /// <exception cref="ArgumentException">A metadata value is of a type rows cannot hold; nothing is published.</exception>
     public ValueTask PublishJsonWithMetadataAsync(string stream, ReadOnlyMemory<byte> json, IReadOnlyDictionary<string, object?> metadata, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(metadata);

@@ -21,4 +21,14 @@ public sealed class MetaFunctionTests
         Assert.That(Testing.ResultJson.Write(rule.Emissions), Is.EqualTo(
             """[[{"t":"a/b","h":7,"m":{"topic":"a/b","headers":{"id":7}},"u":"MIXED","l":"mixed"}],[{"u":"1","l":"1"}]]"""), "as eKuiper, upper and lower take any value's text");
     }
+    [Test]
+    public async Task Metadata_a_row_cannot_hold_is_refused_before_anything_is_published()
+    {
+        await using var rule = await ClockedRule.StartAsync("SELECT meta(*) AS m FROM s", T0, "CREATE STREAM s () WITH (DATASOURCE=\"in\")");
+        var bad = new Dictionary<string, object?> { ["handle"] = new object() };
+        Assert.ThrowsAsync<ArgumentException>(async () => await rule.Engine.PublishJsonWithMetadataAsync("s", """{"x": 1}"""u8.ToArray(), bad));
+        Assert.ThrowsAsync<KeyNotFoundException>(async () => await rule.Engine.PublishJsonWithMetadataAsync("nope", """{"x": 1}"""u8.ToArray(), new Dictionary<string, object?>()));
+        var status = await rule.StopAsync();
+        Assert.That(status.RecordsIn, Is.Zero);
+    }
 }
