@@ -261,23 +261,40 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>; not a built-in function's.</param>
     /// <param name="function">The function; one instance serves every rule.</param>
     /// <exception cref="ArgumentException">The name is invalid or taken.</exception>
-    public void RegisterFunction(string name, IFunction function)
+    public void RegisterFunction(string name, IFunction function) => RegisterFunction(name, function, overrideBuiltin: false);
+
+    /// <summary>
+    /// Registers a scalar function, optionally in place of the built-in function of the same name: with
+    /// <paramref name="overrideBuiltin"/>, rules created from now on call <paramref name="function"/> for that name.
+    /// </summary>
+    /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>.</param>
+    /// <param name="function">The function; one instance serves every rule.</param>
+    /// <param name="overrideBuiltin">Whether it may take a built-in function's name. A user function's name is never taken twice.</param>
+    /// <exception cref="ArgumentException">The name is invalid or taken (by a built-in, without <paramref name="overrideBuiltin"/>).</exception>
+    public void RegisterFunction(string name, IFunction function, bool overrideBuiltin)
     {
         ArgumentNullException.ThrowIfNull(function);
-        AddFunction(name, Functions.FunctionKind.Scalar, function.MinArguments, function.MaxArguments, function);
+        AddFunction(name, Functions.FunctionKind.Scalar, function.MinArguments, function.MaxArguments, function, overrideBuiltin);
     }
 
     /// <summary>Registers an aggregate function that rules can call by <paramref name="name"/> (in window queries).</summary>
     /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>; not a built-in function's.</param>
     /// <param name="function">The function; one instance serves every rule.</param>
     /// <exception cref="ArgumentException">The name is invalid or taken.</exception>
-    public void RegisterAggregateFunction(string name, IAggregateFunction function)
+    public void RegisterAggregateFunction(string name, IAggregateFunction function) => RegisterAggregateFunction(name, function, overrideBuiltin: false);
+
+    /// <summary>Registers an aggregate function, optionally in place of the built-in of the same name (see <see cref="RegisterFunction(string, IFunction, bool)"/>).</summary>
+    /// <param name="name">The name (case-insensitive): letters, digits and <c>_</c>.</param>
+    /// <param name="function">The function; one instance serves every rule.</param>
+    /// <param name="overrideBuiltin">Whether it may take a built-in function's name.</param>
+    /// <exception cref="ArgumentException">The name is invalid or taken.</exception>
+    public void RegisterAggregateFunction(string name, IAggregateFunction function, bool overrideBuiltin)
     {
         ArgumentNullException.ThrowIfNull(function);
-        AddFunction(name, Functions.FunctionKind.Aggregate, function.MinArguments, function.MaxArguments, function);
+        AddFunction(name, Functions.FunctionKind.Aggregate, function.MinArguments, function.MaxArguments, function, overrideBuiltin);
     }
 
-    private void AddFunction(string name, Functions.FunctionKind kind, int min, int max, object implementation)
+    private void AddFunction(string name, Functions.FunctionKind kind, int min, int max, object implementation, bool overrideBuiltin)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (min < 0 || (max >= 0 && max < min))
@@ -288,7 +305,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         var info = new FunctionInfo(name.ToLowerInvariant(), FunctionCategory.Other, kind, min, max, $"{name}(…)") { Implementation = implementation };
         lock (functionGate)
         {
-            functions = functions.With(info);
+            functions = functions.With(info, overrideBuiltin);
         }
     }
 
@@ -612,7 +629,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
         }
 
-        var plan = RulePlan.Create(bound, rule.Id, format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
+        var plan = RulePlan.Create(bound, new Functions.Builtins.FunctionEnvironment(rule.Id, time, timeZone), format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {
             // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.

@@ -19,6 +19,22 @@ public interface IFunction
     /// <summary>Most arguments a call takes, or -1 for no limit; checked when a rule is created.</summary>
     int MaxArguments { get; }
 
+    /// <summary>
+    /// Whether the result depends only on the arguments (no clock, randomness or outside state). A call of a
+    /// deterministic function whose arguments are all constants is computed once, when the rule is created.
+    /// </summary>
+    bool IsDeterministic => false;
+
+    /// <summary>
+    /// Checks a call's arguments when a rule is created (after the argument count): throw
+    /// <see cref="FunctionArgumentException"/> to refuse one, and the rule's creation fails with an error at that
+    /// argument's position in the SQL. Constant arguments (literals) come with their values.
+    /// </summary>
+    /// <param name="arguments">The call's arguments, in order.</param>
+    void Validate(IReadOnlyList<FunctionArgument> arguments)
+    {
+    }
+
     /// <summary>Computes the result for one row.</summary>
     /// <param name="arguments">The evaluated arguments. The span is reused after the call returns: copy what you keep.</param>
     /// <param name="context">The calling rule.</param>
@@ -76,4 +92,60 @@ public sealed class FunctionContext
 
     /// <summary>The name the function was called by.</summary>
     public string FunctionName { get; }
+}
+
+/// <summary>One argument of a call, as <see cref="IFunction.Validate"/> sees it when the rule is created.</summary>
+public sealed class FunctionArgument
+{
+    internal FunctionArgument(int index, bool isConstant, SqlValue value, string text)
+    {
+        Index = index;
+        IsConstant = isConstant;
+        Value = value;
+        Text = text;
+    }
+
+    /// <summary>The argument's position, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>Whether the argument has the same value on every row (a literal, or an expression of literals).</summary>
+    public bool IsConstant { get; }
+
+    /// <summary>The constant's value; <see cref="SqlValue.Null"/> when <see cref="IsConstant"/> is false.</summary>
+    public SqlValue Value { get; }
+
+    /// <summary>The argument as SQL text, e.g. <c>temperature * 2</c>.</summary>
+    public string Text { get; }
+}
+
+/// <summary>Thrown by <see cref="IFunction.Validate"/> to refuse an argument; the rule's creation fails at its position.</summary>
+public sealed class FunctionArgumentException : Exception
+{
+    /// <summary>Refuses argument <paramref name="argumentIndex"/>.</summary>
+    /// <param name="argumentIndex">The argument's position, from 0; -1 for the call as a whole.</param>
+    /// <param name="message">Why, in words the rule's author reads.</param>
+    public FunctionArgumentException(int argumentIndex, string message)
+        : base(message) => ArgumentIndex = argumentIndex;
+
+    /// <summary>Refuses the call as a whole.</summary>
+    public FunctionArgumentException()
+        : this(-1, "invalid arguments")
+    {
+    }
+
+    /// <summary>Refuses the call as a whole.</summary>
+    /// <param name="message">Why.</param>
+    public FunctionArgumentException(string message)
+        : this(-1, message)
+    {
+    }
+
+    /// <summary>Refuses the call as a whole.</summary>
+    /// <param name="message">Why.</param>
+    /// <param name="innerException">The cause.</param>
+    public FunctionArgumentException(string message, Exception innerException)
+        : base(message, innerException) => ArgumentIndex = -1;
+
+    /// <summary>The refused argument's position, from 0; -1 for the call as a whole.</summary>
+    public int ArgumentIndex { get; }
 }

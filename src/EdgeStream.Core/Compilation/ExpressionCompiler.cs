@@ -1,4 +1,5 @@
 using EdgeStream.Abstractions;
+using EdgeStream.Functions.Builtins;
 using EdgeStream.Planning;
 using EdgeStream.Sql.Ast;
 
@@ -14,6 +15,7 @@ internal sealed class ExpressionCompiler
     private readonly BoundSelect bound;
     private readonly IReadOnlyList<RowSchema> schemas;
     private readonly string ruleId;
+    private readonly Dictionary<Evaluator, Value> constants = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<SelectField, int> aliasIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<CallExpr, int> aggregateIds = new(ReferenceEqualityComparer.Instance);
@@ -29,10 +31,11 @@ internal sealed class ExpressionCompiler
 
     /// <param name="bound">The bound statement whose expressions are compiled.</param>
     /// <param name="schemas">The row schema of each source, in <see cref="BoundSelect.Sources"/> order.</param>
-    /// <param name="ruleId">The rule, as user functions see it in their <see cref="FunctionContext"/>.</param>
-    public ExpressionCompiler(BoundSelect bound, IReadOnlyList<RowSchema> schemas, string ruleId = "")
+    /// <param name="environment">The rule as its functions see it (id, clock, time zone); <see cref="FunctionEnvironment.Default"/> when null.</param>
+    public ExpressionCompiler(BoundSelect bound, IReadOnlyList<RowSchema> schemas, FunctionEnvironment? environment = null)
     {
-        this.ruleId = ruleId;
+        Environment = environment ?? FunctionEnvironment.Default;
+        ruleId = Environment.RuleId;
         this.bound = bound;
         this.schemas = schemas;
         for (var i = 0; i < bound.Statement.Fields.Count; i++)
@@ -45,6 +48,9 @@ internal sealed class ExpressionCompiler
             sourceIndex[bound.Sources[i]] = i;
         }
     }
+
+    /// <summary>The rule as its functions see it.</summary>
+    public FunctionEnvironment Environment { get; }
 
     /// <summary>An evaluator per select item (by position), for <see cref="EvalContext.Alias"/>; wildcards evaluate to null.</summary>
     public Evaluator[] CompileFields() =>
@@ -104,6 +110,11 @@ internal sealed class ExpressionCompiler
             case UnaryExpr u:
                 {
                     var operand = Compile(u.Operand);
+                    if (constants.TryGetValue(operand, out var constant) && constant.IsNumber)
+                    {
+                        return Constant(Operators.Negate(constant)); // -1 is a constant, as a literal
+                    }
+
                     return ctx => Operators.Negate(operand(ctx));
                 }
 
@@ -200,6 +211,8 @@ internal sealed class ExpressionCompiler
                     };
                 }
 
+            case CallExpr call when bound.Functions.TryGet(call.Name, out var info) && info.Implementation is IFunction function:
+                return UserFunction(call, info, function);
             case CallExpr call when bound.Functions.TryGet(call.Name, out var aggregate) && aggregate.Kind == Functions.FunctionKind.Aggregate
                 && (Aggregates.IsBuiltin(aggregate.Name) || aggregate.Implementation is IAggregateFunction):
                 {
@@ -247,22 +260,13 @@ internal sealed class ExpressionCompiler
                 return Compile(call.Arguments[0]);
             case CallExpr { Name: var metaName, Arguments: [var key] } when metaName.Equals("meta", StringComparison.OrdinalIgnoreCase) || metaName.Equals("mqtt", StringComparison.OrdinalIgnoreCase):
                 return CompileMeta(key);
-            case CallExpr { Name: var stringName, Arguments: [var text] } when stringName.Equals("upper", StringComparison.OrdinalIgnoreCase) || stringName.Equals("lower", StringComparison.OrdinalIgnoreCase):
-                {
-                    // As eKuiper: null gives null; any other value is turned into its text first (Go's %v).
-                    var argument = Compile(text);
-                    var upper = stringName.Equals("upper", StringComparison.OrdinalIgnoreCase);
-                    return ctx => argument(ctx) is { IsNull: false } value
-                        ? Value.From(upper ? Runtime.Templates.GoTemplate.Format(value).ToUpperInvariant() : Runtime.Templates.GoTemplate.Format(value).ToLowerInvariant())
-                        : Value.Null;
-                }
-
             case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):
                 return ctx => Value.From(ctx.RowNumber == 0 ? 1L : ctx.RowNumber);
             case CallExpr call when call.Arguments.Count == 0 && Aggregates.CompileWindowFunction(call.Name.ToLowerInvariant()) is { } windowFunction:
                 return windowFunction;
-            case CallExpr call when bound.Functions.TryGet(call.Name, out var info) && info.Implementation is IFunction function:
-                return UserFunctionCall.Compile(function, new FunctionContext(ruleId, info.Name), call.Arguments.Select(Compile).ToArray());
+            case CallExpr call when bound.Functions.TryGet(call.Name, out var builtin) && builtin.Kind == Functions.FunctionKind.Scalar
+                && BuiltinScalars.TryGet(builtin.Name, out var scalar):
+                return CompileScalar(call, builtin, scalar);
             default:
                 // Function calls arrive with the function library; until then a rule that calls one is rejected here.
                 throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)} yet");
@@ -276,7 +280,100 @@ internal sealed class ExpressionCompiler
         _ => expr.GetType().Name,
     };
 
-    private static Evaluator Constant(Value value) => _ => value;
+    private Evaluator Constant(Value value)
+    {
+        Evaluator evaluator = _ => value;
+        constants[evaluator] = value;
+        return evaluator;
+    }
+
+    /// <summary>Whether <paramref name="evaluator"/> always gives the same value (a literal, or a folded call), and which.</summary>
+    internal bool TryGetConstant(Evaluator evaluator, out Value value) => constants.TryGetValue(evaluator, out value);
+
+    /// <summary>
+    /// A built-in scalar call: literal arguments are checked against the function's argument kinds (an error at their
+    /// position), the call is prepared once (a regex compiled, a pattern parsed), and a deterministic call whose
+    /// arguments are all constants is computed here, once — a failure then is an error at rule creation.
+    /// </summary>
+    private Evaluator CompileScalar(CallExpr call, Functions.FunctionInfo info, ScalarFunction function)
+    {
+        var name = function.Name;
+        var arguments = call.Arguments.Select(Compile).ToArray();
+        var values = new Value?[arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            if (constants.TryGetValue(arguments[i], out var value))
+            {
+                values[i] = value;
+                var kind = function.KindAt(i);
+                if (!ScalarFunction.Fits(kind, value))
+                {
+                    throw BindError.At(call.Arguments[i].Span, SqlErrorCode.TypeMismatch,
+                        $"{name}: argument {i + 1} must be {ScalarFunction.Describe(kind)}, not {value.Describe()}");
+                }
+            }
+        }
+
+        var body = function.Prepare?.Invoke(new PreparedCall(name, values, call.Arguments.Select(SqlPrinter.Print).ToArray(), [.. call.Arguments.Select(a => a.Span), call.Span], Environment)) ?? function.Body;
+        var evaluator = ScalarCall.Compile(name, body, arguments, Environment);
+        if ((info.Flags & Functions.FunctionFlags.Volatile) == 0 && Array.TrueForAll(values, v => v.HasValue))
+        {
+            try
+            {
+                return Constant(evaluator(new EvalContext(bound.Sources.Count, 0)));
+            }
+            catch (EvaluationException e)
+            {
+                throw BindError.At(call.Span, SqlErrorCode.TypeMismatch, e.Message);
+            }
+        }
+
+        return evaluator;
+    }
+
+    /// <summary>
+    /// A user function: its own validation sees the arguments (constants with their values), and a deterministic one
+    /// with constant arguments is computed once, here.
+    /// </summary>
+    private Evaluator UserFunction(CallExpr call, Functions.FunctionInfo info, IFunction function)
+    {
+        var arguments = call.Arguments.Select(Compile).ToArray();
+        var described = new FunctionArgument[arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var isConstant = constants.TryGetValue(arguments[i], out var value);
+            described[i] = new FunctionArgument(i, isConstant, new SqlValue(value), SqlPrinter.Print(call.Arguments[i]));
+        }
+
+        try
+        {
+            function.Validate(described);
+        }
+        catch (FunctionArgumentException e)
+        {
+            var at = e.ArgumentIndex >= 0 && e.ArgumentIndex < arguments.Length ? call.Arguments[e.ArgumentIndex].Span : call.Span;
+            throw BindError.At(at, SqlErrorCode.InvalidValue, $"{info.Name}: {e.Message}");
+        }
+        catch (Exception e) when (e is not SqlException)
+        {
+            throw BindError.At(call.Span, SqlErrorCode.InvalidValue, $"{info.Name}: {e.Message}");
+        }
+
+        var evaluator = UserFunctionCall.Compile(function, new FunctionContext(ruleId, info.Name), arguments);
+        if (function.IsDeterministic && Array.TrueForAll(described, a => a.IsConstant))
+        {
+            try
+            {
+                return Constant(evaluator(new EvalContext(bound.Sources.Count, 0)));
+            }
+            catch (EvaluationException e)
+            {
+                throw BindError.At(call.Span, SqlErrorCode.InvalidValue, e.Message);
+            }
+        }
+
+        return evaluator;
+    }
 
     /// <summary>
     /// <c>meta(key)</c> / <c>meta(*)</c> (and <c>mqtt(key)</c>): the metadata its source passed with the current row —

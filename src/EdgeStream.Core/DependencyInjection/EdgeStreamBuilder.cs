@@ -108,10 +108,18 @@ public sealed class EdgeStreamBuilder
     /// <param name="name">The name rules call it by.</param>
     /// <returns>This builder.</returns>
     public EdgeStreamBuilder AddFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name)
+        where TFunction : class, IFunction => AddFunction<TFunction>(name, overrideBuiltin: false);
+
+    /// <summary>Registers a scalar function the container makes, optionally in place of the built-in of that name.</summary>
+    /// <typeparam name="TFunction">The function.</typeparam>
+    /// <param name="name">The name rules call it by.</param>
+    /// <param name="overrideBuiltin">Whether it replaces a built-in function of the same name (otherwise that is an error).</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name, bool overrideBuiltin)
         where TFunction : class, IFunction
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Registrations.Add((provider, engine) => engine.RegisterFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider)));
+        Registrations.Add((provider, engine) => engine.RegisterFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider), overrideBuiltin));
         return this;
     }
 
@@ -120,10 +128,18 @@ public sealed class EdgeStreamBuilder
     /// <param name="name">The name rules call it by.</param>
     /// <returns>This builder.</returns>
     public EdgeStreamBuilder AddAggregateFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name)
+        where TFunction : class, IAggregateFunction => AddAggregateFunction<TFunction>(name, overrideBuiltin: false);
+
+    /// <summary>Registers an aggregate function the container makes, optionally in place of the built-in of that name.</summary>
+    /// <typeparam name="TFunction">The aggregate function.</typeparam>
+    /// <param name="name">The name rules call it by.</param>
+    /// <param name="overrideBuiltin">Whether it replaces a built-in aggregate of the same name (otherwise that is an error).</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddAggregateFunction<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFunction>(string name, bool overrideBuiltin)
         where TFunction : class, IAggregateFunction
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        Registrations.Add((provider, engine) => engine.RegisterAggregateFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider)));
+        Registrations.Add((provider, engine) => engine.RegisterAggregateFunction(name, ActivatorUtilities.CreateInstance<TFunction>(provider), overrideBuiltin));
         return this;
     }
 

@@ -77,6 +77,9 @@ internal sealed record FunctionInfo(
     /// <summary>A user function's implementation (<see cref="IFunction"/> or <see cref="IAggregateFunction"/>); null for built-ins.</summary>
     public object? Implementation { get; init; }
 
+    /// <summary>Whether it is a user function that replaced the built-in of its name.</summary>
+    public bool Overrides { get; init; }
+
     public bool Accepts(int count) => count >= MinArgs && (MaxArgs < 0 || count <= MaxArgs);
 
     /// <summary>The accepted argument count in words: <c>1</c>, <c>1 to 3</c>, <c>at least 2</c>.</summary>

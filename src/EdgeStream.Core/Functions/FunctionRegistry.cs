@@ -27,21 +27,32 @@ internal sealed class FunctionRegistry
     /// <summary>The built-in functions.</summary>
     public static FunctionRegistry Builtins { get; } = new(BuiltinFunctionCatalog.All);
 
-    /// <summary>This registry plus one user function.</summary>
-    /// <exception cref="ArgumentException">The name is not an identifier, or a function of that name exists.</exception>
-    public FunctionRegistry With(FunctionInfo function)
+    /// <summary>This registry plus one user function, which may replace a built-in of its name when <paramref name="overrideBuiltin"/>.</summary>
+    /// <exception cref="ArgumentException">The name is not an identifier, or a function of that name exists (a user function, or a built-in without the flag).</exception>
+    public FunctionRegistry With(FunctionInfo function, bool overrideBuiltin = false)
     {
         if (!Sql.SqlNames.IsPlainIdentifier(function.Name))
         {
             throw new ArgumentException($"`{function.Name}` is not a valid function name (letters, digits and `_`, not starting with a digit)", nameof(function));
         }
 
-        if (functions.ContainsKey(function.Name))
+        if (functions.TryGetValue(function.Name, out var existing))
         {
-            throw new ArgumentException($"a function named `{function.Name}` already exists", nameof(function));
+            if (existing.Implementation is not null)
+            {
+                throw new ArgumentException($"a user function named `{function.Name}` is already registered", nameof(function));
+            }
+
+            if (!overrideBuiltin)
+            {
+                throw new ArgumentException($"`{function.Name}` is a built-in function; register with the override flag to replace it", nameof(function));
+            }
+
+            // The replacement keeps the built-in's category and signature for listings unless it says otherwise.
+            function = function with { Category = existing.Category, Signature = existing.Signature, Flags = existing.Flags & ~FunctionFlags.Volatile, AliasOf = null, Overrides = true };
         }
 
-        return new FunctionRegistry(functions.Values.Append(function));
+        return new FunctionRegistry(functions.Values.Where(f => !f.Name.Equals(function.Name, StringComparison.OrdinalIgnoreCase)).Append(function));
     }
 
     public IEnumerable<FunctionInfo> All => functions.Values.OrderBy(f => f.Name, StringComparer.Ordinal);

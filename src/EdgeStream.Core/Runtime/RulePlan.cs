@@ -498,13 +498,13 @@ internal sealed class RulePlan
     public SelectStatement Statement => bound.Statement;
 
     /// <param name="bound">The bound statement.</param>
-    /// <param name="ruleId">The rule, for user functions' context.</param>
+    /// <param name="environment">The rule as its functions see it (id, clock, time zone); a default one when null.</param>
     /// <param name="format">The stream's payload format; null for JSON.</param>
     /// <param name="shared">The decoder of a <c>SHARED</c> stream, whose rows every rule of the stream reads; null to make one.</param>
     /// <param name="eventTime">Whether the rule runs on event time (the stream's <c>TIMESTAMP</c> column is then always decoded).</param>
     /// <param name="timeZone">The zone that aligns <c>hh</c> and <c>dd</c> windows; UTC when null.</param>
     /// <param name="incremental">Whether tumbling and hopping windows may aggregate as rows arrive (false: always over the window's rows).</param>
-    public static RulePlan Create(BoundSelect bound, string ruleId = "", IFormat? format = null, RowDecoder? shared = null, bool eventTime = false,
+    public static RulePlan Create(BoundSelect bound, Functions.Builtins.FunctionEnvironment? environment = null, IFormat? format = null, RowDecoder? shared = null, bool eventTime = false,
         TimeZoneInfo? timeZone = null, bool incremental = true)
     {
         var statement = bound.Statement;
@@ -537,7 +537,7 @@ internal sealed class RulePlan
             decoders[i] = new RowDecoder(bound.Sources[i].Definition);
         }
 
-        return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), ruleId), eventTime, timeZone, incremental);
+        return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), environment), eventTime, timeZone, incremental);
     }
 
     /// <summary>The columns the statement reads, or null when it reads them all (a <c>*</c> anywhere).</summary>

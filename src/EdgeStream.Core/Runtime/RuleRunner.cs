@@ -320,6 +320,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Restore(restore);
         }
 
+        plan.Compiler.Environment.RuleStart = time.GetUtcNow().ToUnixTimeMilliseconds(); // rule_start()
         if (restore is null)
         {
             LoadFileTables(); // queued first, so no stream row is processed before its tables are loaded

@@ -219,7 +219,7 @@ public sealed class ExtensionContractTests
     public void Function_names_are_checked_when_registered_and_when_called()
     {
         using var engine = new DisposableEngine();
-        Assert.That(() => engine.Engine.RegisterFunction("abs", new ScaleFunction()), Throws.ArgumentException.With.Message.Contains("a function named `abs` already exists"));
+        Assert.That(() => engine.Engine.RegisterFunction("abs", new ScaleFunction()), Throws.ArgumentException.With.Message.Contains("`abs` is a built-in function; register with the override flag"));
         Assert.That(() => engine.Engine.RegisterFunction("1x", new ScaleFunction()), Throws.ArgumentException.With.Message.Contains("not a valid function name"));
         engine.Engine.RegisterFunction("Scale", new ScaleFunction());
         Assert.That(() => engine.Engine.RegisterFunction("scale", new ScaleFunction()), Throws.ArgumentException, "names are case-insensitive");

@@ -218,8 +218,8 @@ public sealed class EngineTests
         Assert.Multiple(async () =>
         {
             Assert.That((await Fails("SELECT b FROM s")).Message, Is.EqualTo("Error (line 1, column 8): unknown field `b` in stream `s`."));
-            Assert.That((await Fails("SELECT abs(a) FROM s")).Message,
-                Is.EqualTo("Error (line 1, column 8): cannot run function `abs`: the function library is not implemented yet."));
+            Assert.That((await Fails("SELECT abs('x') FROM s")).Message,
+                Is.EqualTo("Error (line 1, column 12): abs: argument 1 must be a number, not string(x)."));
             Assert.That(await Fails("SELECT a FROM s", new RuleAction("kafka")), Is.TypeOf<ArgumentException>());
             Assert.That(await Fails("SELECT a FROM s", new RuleAction("memory")), Is.TypeOf<ArgumentException>());
         });
