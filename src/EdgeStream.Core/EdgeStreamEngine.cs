@@ -51,6 +51,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly TimeProvider time;
     private readonly TimeZoneInfo timeZone;
+    private readonly IKeyedStateStore? keyedState;
     private readonly bool generalWindowsOnly;
     private readonly TimeSpan drainTimeout;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
@@ -63,6 +64,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         time = options?.TimeProvider ?? TimeProvider.System;
         timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
+        keyedState = options?.KeyedState;
         generalWindowsOnly = options?.GeneralWindowsOnly ?? false;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
@@ -629,7 +631,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
         }
 
-        var plan = RulePlan.Create(bound, new Functions.Builtins.FunctionEnvironment(rule.Id, time, timeZone), format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
+        var plan = RulePlan.Create(bound, new Functions.Builtins.FunctionEnvironment(rule.Id, time, timeZone) { KeyedState = keyedState }, format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {
             // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.

@@ -26,4 +26,10 @@ public sealed class EdgeStreamEngineOptions
 
     /// <summary>Where the engine and the <c>log</c> sink write; nothing is logged when null.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// The store <c>get_keyed_state(key, type, default)</c> reads; null (the default) for none, when every call gets
+    /// its default. <see cref="InMemoryKeyedStateStore"/> is a ready one.
+    /// </summary>
+    public IKeyedStateStore? KeyedState { get; set; }
 }

@@ -258,6 +258,17 @@ internal sealed class ExpressionCompiler
                 && bound.Statement.Fields.Any(f => ReferenceEquals(f.Expr, call)):
                 // A set-returning select item: it evaluates to its array, which the projection expands into rows.
                 return Compile(call.Arguments[0]);
+            case CallExpr { Name: var extract, Arguments.Count: 1 } call when extract.Equals("extract", StringComparison.OrdinalIgnoreCase)
+                && bound.Statement.Fields.Any(f => ReferenceEquals(f.Expr, call)):
+                {
+                    // A set-returning select item: its object's fields become columns of the result (the projection merges
+                    // them, as changed_cols'); null adds none.
+                    var argument = Compile(call.Arguments[0]);
+                    return ctx => argument(ctx) is { Kind: ValueKind.Object or ValueKind.Null } value
+                        ? value
+                        : throw new EvaluationException("run extract function error: extract should use map");
+                }
+
             case CallExpr { Name: var metaName, Arguments: [var key] } when metaName.Equals("meta", StringComparison.OrdinalIgnoreCase) || metaName.Equals("mqtt", StringComparison.OrdinalIgnoreCase):
                 return CompileMeta(key);
             case CallExpr { Name: var rowNumber, Arguments.Count: 0 } when rowNumber.Equals("row_number", StringComparison.OrdinalIgnoreCase):
@@ -269,13 +280,13 @@ internal sealed class ExpressionCompiler
                 return CompileScalar(call, builtin, scalar);
             default:
                 // Function calls arrive with the function library; until then a rule that calls one is rejected here.
-                throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)} yet");
+                throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)}");
         }
     }
 
     private static string DescribeUnsupported(Expr expr) => expr switch
     {
-        CallExpr c => $"function `{c.Name}`: the function library is not implemented",
+        CallExpr c => $"function `{c.Name}` here",
         Wildcard => "`*` here",
         _ => expr.GetType().Name,
     };

@@ -73,7 +73,7 @@ internal sealed class RulePlan
         }
         fields = bound.Fields.Select((f, i) => (f.Name, i, f.Invisible)).Where(f => bound.Statement.Fields[f.i].Expr is not Wildcard).ToArray();
         var expanding = bound.Statement.Fields.Select((f, i) => (f.Expr, Index: i))
-            .Where(f => f.Expr is CallExpr { Name: var fn } && (IsFunction(fn, "unnest") || IsFunction(fn, "changed_cols"))).ToList();
+            .Where(f => f.Expr is CallExpr { Name: var fn } && (IsFunction(fn, "unnest") || IsFunction(fn, "changed_cols") || IsFunction(fn, "extract"))).ToList();
         if (expanding.Count(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")) > 1)
         {
             throw BindError.At(expanding.Where(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")).Skip(1).First().Expr.Span, SqlErrorCode.InvalidUse,
@@ -81,7 +81,7 @@ internal sealed class RulePlan
         }
 
         unnestField = expanding.FirstOrDefault(f => IsFunction(((CallExpr)f.Expr).Name, "unnest")) is { Expr: not null } srf ? srf.Index : -1;
-        mergedFields = expanding.Where(f => IsFunction(((CallExpr)f.Expr).Name, "changed_cols")).Select(f => f.Index).ToHashSet();
+        mergedFields = expanding.Where(f => !IsFunction(((CallExpr)f.Expr).Name, "unnest")).Select(f => f.Index).ToHashSet();
         hasStar = bound.Statement.Fields.Any(f => f.Expr is Wildcard);
 
         // Compile every item now, so an unsupported construct fails rule creation rather than the first event.
@@ -795,7 +795,7 @@ internal sealed class RulePlan
             var value = context.Alias(index);
             if (mergedFields.Contains(index) && value.Kind == ValueKind.Object)
             {
-                // changed_cols(…) gives a column per changed argument, not one column of its own.
+                // changed_cols(…) gives a column per changed argument, extract(…) one per field: not one column of their own.
                 foreach (var (key, changed) in value.AsObject.Fields)
                 {
                     result[key] = changed;

@@ -113,6 +113,9 @@ internal sealed class FunctionEnvironment(string ruleId, TimeProvider time, Time
     /// <summary>The zone local-time functions (<c>format_time</c>, <c>hour</c>, <c>cur_date</c>…) use, as eKuiper's configured zone.</summary>
     public TimeZoneInfo TimeZone { get; } = timeZone;
 
+    /// <summary>The store <c>get_keyed_state</c> reads; null for none.</summary>
+    public IKeyedStateStore? KeyedState { get; init; }
+
     /// <summary>When the rule last started (Unix ms); 0 before it starts.</summary>
     public long RuleStart { get; set; }
 
