@@ -26,6 +26,10 @@ internal static class CliApp
           edgestream replay [--json] CASE.json…
               Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
               PASS name / FAIL name with the difference; with --json, one JSON object per case per line.
+          edgestream functions [--json | --markdown]
+              Lists every function rules can call, one per line, tab-separated: name, category, kind, signature (an
+              alias has its own line). --json prints one JSON array of {"name", "category", "kind", "minArgs",
+              "maxArgs", "aliasOf"}; --markdown the SQL function reference (docs/functions.md).
           edgestream --help | --version
 
         exit codes: 0 ok, 1 a replayed case failed or run could not deliver everything, 2 invalid SQL or arguments
@@ -53,6 +57,7 @@ internal static class CliApp
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
                 "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr),
+                "functions" => FunctionsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };
         }

@@ -304,7 +304,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             throw new ArgumentException($"function `{name}`: the argument counts {min} to {max} are invalid", nameof(name));
         }
 
-        var info = new FunctionInfo(name.ToLowerInvariant(), FunctionCategory.Other, kind, min, max, $"{name}(…)") { Implementation = implementation };
+        var arguments = string.Join(", ", Enumerable.Range(1, Math.Max(min, 1)).Select(i => $"x{i}")) + (max < 0 ? ", …" : max > Math.Max(min, 1) ? " [, …]" : string.Empty);
+        var info = new FunctionInfo(name.ToLowerInvariant(), FunctionCategory.User, kind, min, max, $"{name.ToLowerInvariant()}({(max == 0 ? string.Empty : arguments)})") { Implementation = implementation };
         lock (functionGate)
         {
             functions = functions.With(info, overrideBuiltin);
@@ -446,7 +447,20 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>The ids of all rules, in no particular order.</summary>
+    /// <summary>Every function rules can call: the built-ins (aliases included) and the registered ones, by name.</summary>
+    /// <returns>One description per name, in name order.</returns>
+    public IReadOnlyList<FunctionDescription> GetFunctions() =>
+        functions.All.Select(f => new FunctionDescription(
+            f.Name,
+            f.Category == FunctionCategory.DateTime ? "datetime" : f.Category.ToString().ToLowerInvariant(),
+            f.Kind == FunctionKind.SetReturning ? "set-returning" : f.Kind.ToString().ToLowerInvariant(),
+            f.MinArgs,
+            f.MaxArgs,
+            f.Signature,
+            f.AliasOf,
+            f.Implementation is not null)).ToList();
+
+    /// <summary>The ids of the rules, in the order they were created.</summary>
     public IReadOnlyList<string> RuleIds
     {
         get

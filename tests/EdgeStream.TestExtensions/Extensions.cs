@@ -188,3 +188,96 @@ public sealed class KeyValueFormat(SourceFeed feed) : IFormat
     public ReadOnlyMemory<byte> Encode(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, bool asSingleRow) =>
         Encoding.UTF8.GetBytes(string.Join("\n", rows.Select(r => string.Join(";", r.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Key}={f.Value}"))))));
 }
+
+/// <summary>
+/// <c>clamp(x, low, high)</c>: x kept within [low, high]. Deterministic (constant calls fold once at rule creation) and
+/// validating (constant bounds in the wrong order fail the rule's creation). Counts its calls.
+/// </summary>
+public sealed class ClampFunction : IFunction
+{
+    private int calls;
+
+    /// <summary>How often <see cref="Invoke"/> ran.</summary>
+    public int Calls => Volatile.Read(ref calls);
+
+    /// <inheritdoc />
+    public int MinArguments => 3;
+
+    /// <inheritdoc />
+    public int MaxArguments => 3;
+
+    /// <inheritdoc />
+    public bool IsDeterministic => true;
+
+    /// <inheritdoc />
+    public void Validate(IReadOnlyList<FunctionArgument> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        foreach (var argument in arguments)
+        {
+            if (argument.IsConstant && !argument.Value.IsNull && !argument.Value.IsNumber)
+            {
+                throw new FunctionArgumentException(argument.Index, $"`{argument.Text}` is not a number");
+            }
+        }
+
+        if (arguments[1].IsConstant && arguments[2].IsConstant && arguments[1].Value.AsDouble() > arguments[2].Value.AsDouble())
+        {
+            throw new FunctionArgumentException(2, $"the upper bound {arguments[2].Text} is below the lower bound {arguments[1].Text}");
+        }
+    }
+
+    /// <inheritdoc />
+    public SqlValue Invoke(ReadOnlySpan<SqlValue> arguments, FunctionContext context)
+    {
+        Interlocked.Increment(ref calls);
+        if (arguments[0].IsNull)
+        {
+            return SqlValue.Null;
+        }
+
+        return SqlValue.From(Math.Clamp(arguments[0].AsDouble(), arguments[1].AsDouble(), arguments[2].AsDouble()));
+    }
+}
+
+/// <summary><c>upper(s)</c> replaced: the text upper-cased with a <c>!</c>, to show a built-in overridden on purpose.</summary>
+public sealed class ShoutFunction : IFunction
+{
+    /// <inheritdoc />
+    public int MinArguments => 1;
+
+    /// <inheritdoc />
+    public int MaxArguments => 1;
+
+    /// <inheritdoc />
+    public SqlValue Invoke(ReadOnlySpan<SqlValue> arguments, FunctionContext context) =>
+        arguments[0].IsNull ? SqlValue.Null : SqlValue.From(arguments[0].ToString().ToUpperInvariant() + "!");
+}
+
+/// <summary><c>wavg(x, weight)</c>: the weighted average of a group, an aggregate taking two arguments per row.</summary>
+public sealed class WeightedAverageAggregate : IAggregateFunction
+{
+    /// <inheritdoc />
+    public int MinArguments => 2;
+
+    /// <inheritdoc />
+    public int MaxArguments => 2;
+
+    /// <inheritdoc />
+    public IAggregateAccumulator CreateAccumulator(FunctionContext context) => new Accumulator();
+
+    private sealed class Accumulator : IAggregateAccumulator
+    {
+        private double sum;
+        private double weights;
+
+        public void Add(ReadOnlySpan<SqlValue> arguments)
+        {
+            var weight = arguments[1].AsDouble();
+            sum += arguments[0].AsDouble() * weight;
+            weights += weight;
+        }
+
+        public SqlValue GetResult() => weights == 0 ? SqlValue.Null : SqlValue.From(sum / weights);
+    }
+}

@@ -47,8 +47,9 @@ public interface IFunction
 /// by an accumulator. Rules call it like the built-in aggregates (<c>sum</c>, <c>avg</c>…), with <c>FILTER (WHERE …)</c>.
 /// </summary>
 /// <remarks>
-/// Rules call it in window queries (a whole window, or each GROUP BY group of it). Rows whose first argument is null
-/// are skipped, as the built-in aggregates skip them; only the first argument reaches the accumulator for now. An
+/// Rules call it in window queries (a whole window, or each GROUP BY group of it). Each row's arguments reach
+/// <see cref="IAggregateAccumulator.Add"/>; rows whose first argument is null are skipped, as the built-in aggregates
+/// skip them. An
 /// exception fails that window's emission (counted, an error row with <c>sendError</c>), never the rule.
 /// Threading: <see cref="CreateAccumulator"/> may be called concurrently; each accumulator is used by one thread at a time.
 /// </remarks>

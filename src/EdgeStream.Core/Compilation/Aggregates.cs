@@ -40,6 +40,7 @@ internal static class Aggregates
             }
 
             var values = new Value[group.Count];
+            var extra = user is not null && options.Length > 0 ? new Value[group.Count * options.Length] : null; // a user aggregate's further arguments, per row
             var current = (Row?[])ctx.Rows.Clone();
             var settings = options.Length == 0 ? [] : options.Select(o => o(ctx)).ToArray();
             var wasInAggregate = ctx.InAggregate;
@@ -50,6 +51,10 @@ internal static class Aggregates
                 {
                     ctx.SetRow(group[i]);
                     values[i] = argument is not null ? argument(ctx) : name is "collect" or "merge_agg" or "last_value" ? Value.From(Whole(group[i])) : Value.True;
+                    for (var j = 0; extra is not null && j < options.Length; j++)
+                    {
+                        extra[(i * options.Length) + j] = options[j](ctx);
+                    }
                 }
             }
             finally
@@ -60,7 +65,7 @@ internal static class Aggregates
 
             if (user is not null)
             {
-                return ApplyUser(name, user, values);
+                return ApplyUser(name, user, values, extra);
             }
 
             return name switch
@@ -179,20 +184,32 @@ internal static class Aggregates
         return fields;
     }
 
-    /// <summary>A user aggregate: rows whose argument is null are skipped, as the built-ins skip them; its failure fails the row.</summary>
-    private static Value ApplyUser(string name, Func<IAggregateAccumulator> create, Value[] values)
+    /// <summary>
+    /// A user aggregate: each row's arguments (the first in <paramref name="values"/>, the others in
+    /// <paramref name="extra"/>, row by row) go to its accumulator; rows whose first argument is null are skipped, as
+    /// the built-ins skip them. Its failure fails the row.
+    /// </summary>
+    private static Value ApplyUser(string name, Func<IAggregateAccumulator> create, Value[] values, Value[]? extra)
     {
         try
         {
             var accumulator = create();
-            var one = new SqlValue[1];
-            foreach (var value in values)
+            var width = extra is null ? 1 : 1 + (extra.Length / Math.Max(1, values.Length));
+            var arguments = new SqlValue[width];
+            for (var i = 0; i < values.Length; i++)
             {
-                if (!value.IsNull)
+                if (values[i].IsNull)
                 {
-                    one[0] = new SqlValue(value);
-                    accumulator.Add(one);
+                    continue;
                 }
+
+                arguments[0] = new SqlValue(values[i]);
+                for (var j = 1; j < width; j++)
+                {
+                    arguments[j] = new SqlValue(extra![(i * (width - 1)) + j - 1]);
+                }
+
+                accumulator.Add(arguments);
             }
 
             return accumulator.GetResult().Inner;

@@ -32,6 +32,9 @@ internal enum FunctionCategory
     Analytic,
     MultiRow,
     Other,
+
+    /// <summary>Registered by the host.</summary>
+    User,
 }
 
 /// <summary>Facts about a function's arguments and result that the binder and the compiler use.</summary>
