@@ -16,6 +16,7 @@ internal sealed class ExpressionCompiler
     private readonly IReadOnlyList<RowSchema> schemas;
     private readonly string ruleId;
     private readonly Dictionary<Evaluator, Value> constants = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<CallExpr, Value> folded = new(ReferenceEqualityComparer.Instance); // a call is folded once, however often it compiles
     private readonly Dictionary<SelectField, int> aliasIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<BoundSource, int> sourceIndex = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<CallExpr, int> aggregateIds = new(ReferenceEqualityComparer.Instance);
@@ -308,6 +309,11 @@ internal sealed class ExpressionCompiler
     /// </summary>
     private Evaluator CompileScalar(CallExpr call, Functions.FunctionInfo info, ScalarFunction function)
     {
+        if (folded.TryGetValue(call, out var known))
+        {
+            return Constant(known);
+        }
+
         var name = function.Name;
         var arguments = call.Arguments.Select(Compile).ToArray();
         var values = new Value?[arguments.Length];
@@ -331,7 +337,7 @@ internal sealed class ExpressionCompiler
         {
             try
             {
-                return Constant(evaluator(new EvalContext(bound.Sources.Count, 0)));
+                return Constant(folded[call] = evaluator(new EvalContext(bound.Sources.Count, 0)));
             }
             catch (EvaluationException e)
             {
@@ -348,6 +354,11 @@ internal sealed class ExpressionCompiler
     /// </summary>
     private Evaluator UserFunction(CallExpr call, Functions.FunctionInfo info, IFunction function)
     {
+        if (folded.TryGetValue(call, out var known))
+        {
+            return Constant(known);
+        }
+
         var arguments = call.Arguments.Select(Compile).ToArray();
         var described = new FunctionArgument[arguments.Length];
         for (var i = 0; i < arguments.Length; i++)
@@ -375,7 +386,7 @@ internal sealed class ExpressionCompiler
         {
             try
             {
-                return Constant(evaluator(new EvalContext(bound.Sources.Count, 0)));
+                return Constant(folded[call] = evaluator(new EvalContext(bound.Sources.Count, 0)));
             }
             catch (EvaluationException e)
             {
