@@ -1,13 +1,897 @@
+using System.Globalization;
+using System.Text;
 using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
 using static EdgeStream.Functions.Builtins.FunctionArgs;
 
 namespace EdgeStream.Functions.Builtins;
 
-/// <summary>The conversion and casting functions.</summary>
+/// <summary>
+/// The conversion functions: <c>cast</c>, <c>chr</c>, <c>hex2dec</c>, <c>dec2hex</c>. Conversions follow eKuiper's
+/// <c>cast.ToType</c>: strings are read as Go's <c>strconv</c> reads them (<c>"0x1f"</c> is a bigint, <c>"t"</c> a
+/// boolean), floats become bigints by truncation, bytea is read from base64 text.
+/// </summary>
 internal static class ConversionFunctions
 {
+    /// <summary>The type names <c>cast</c> takes, in eKuiper's words.</summary>
+    private const string CastTypes = "bigint, float, string, boolean, datetime, bytea";
+
     /// <summary>This category's implementations.</summary>
     public static readonly ScalarFunction[] All =
     [
+        new("cast", "xs", static (args, env) => Cast(args, env), PrepareCast),
+        new("chr", "x", static (args, _) => Chr(args[0]), PrepareChr),
+        new("hex2dec", "s", static (args, _) => Hex2Dec(args[0])),
+
+        // eKuiper validates dec2hex's literal as a string and then refuses one at run time; a number literal is taken here.
+        new("dec2hex", "n", static (args, _) => Dec2Hex(args[0])),
     ];
+
+    /// <summary>The targets of <c>cast</c>.</summary>
+    private enum CastTarget
+    {
+        Bigint,
+        Float,
+        String,
+        Boolean,
+        Datetime,
+        Bytea,
+    }
+
+    /// <summary>A constant type name is checked once and its conversion chosen once; a bad one fails the rule.</summary>
+    private static ScalarBody? PrepareCast(PreparedCall call)
+    {
+        if (call.ConstantString(1) is not { } name)
+        {
+            return null;
+        }
+
+        if (TargetOf(name) is not { } target)
+        {
+            throw call.Fail(1, $"expect one of following value for the 2nd parameter: {CastTypes}");
+        }
+
+        return target switch
+        {
+            CastTarget.Bigint => static (args, _) => args[0].IsNull ? Value.Null : ToBigint(args[0]),
+            CastTarget.Float => static (args, _) => args[0].IsNull ? Value.Null : ToFloat(args[0]),
+            CastTarget.String => static (args, _) => args[0].IsNull ? Value.Null : ToText(args[0]),
+            CastTarget.Boolean => static (args, _) => args[0].IsNull ? Value.Null : ToBoolean(args[0]),
+            CastTarget.Datetime => static (args, env) => args[0].IsNull ? Value.Null : ToDatetime("cast", args[0], env),
+            _ => static (args, _) => args[0].IsNull ? Value.Null : ToBytea(args[0]),
+        };
+    }
+
+    private static CastTarget? TargetOf(string name) => name switch
+    {
+        "bigint" => CastTarget.Bigint,
+        "float" => CastTarget.Float,
+        "string" => CastTarget.String,
+        "boolean" => CastTarget.Boolean,
+        "datetime" => CastTarget.Datetime,
+        "bytea" => CastTarget.Bytea,
+        _ => null,
+    };
+
+    /// <summary><c>cast(x, type)</c> with a type that is not a constant: read on every row.</summary>
+    private static Value Cast(ReadOnlySpan<Value> args, FunctionEnvironment env)
+    {
+        if (AnyNull(args))
+        {
+            return Value.Null;
+        }
+
+        if (args[1].Kind != ValueKind.String)
+        {
+            throw Error("cast", "expect string type for type parameter");
+        }
+
+        return TargetOf(args[1].AsString) switch
+        {
+            CastTarget.Bigint => ToBigint(args[0]),
+            CastTarget.Float => ToFloat(args[0]),
+            CastTarget.String => ToText(args[0]),
+            CastTarget.Boolean => ToBoolean(args[0]),
+            CastTarget.Datetime => ToDatetime("cast", args[0], env),
+            CastTarget.Bytea => ToBytea(args[0]),
+            _ => throw Error("cast", $"unknown type {args[1].AsString}, only support {CastTypes}"),
+        };
+    }
+
+    /// <summary>A value as Go's <c>%T(%v)</c> prints it in eKuiper's conversion errors: <c>string(abc)</c>.</summary>
+    internal static string GoDescribe(Value value) => $"{value.TypeName}({Text(value)})";
+
+    private static EvaluationException Unsupported(string reason) => Error("cast", "not supported type conversion, got error " + reason);
+
+    /// <summary>To bigint: integers as they are, floats truncated toward zero, booleans 1/0, strings as Go's <c>ParseInt(s, 0, 64)</c>.</summary>
+    private static Value ToBigint(Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Integer:
+                return value;
+            case ValueKind.Float when TruncateToLong(value.AsFloat) is { } truncated:
+                return Value.From(truncated);
+            case ValueKind.Boolean:
+                return Value.From(value.AsBoolean ? 1L : 0L);
+            case ValueKind.String when TryParseGoInt(value.AsString, out var parsed):
+                return Value.From(parsed);
+            default:
+                throw Unsupported($"cannot convert {GoDescribe(value)} to int");
+        }
+    }
+
+    /// <summary>A float truncated toward zero, or null when it is not finite or does not fit 64 bits.</summary>
+    internal static long? TruncateToLong(double value)
+    {
+        var truncated = Math.Truncate(value);
+        return truncated is >= -9.223372036854775808e18 and < 9.223372036854775808e18 ? (long)truncated : null;
+    }
+
+    /// <summary>To float: numbers, booleans 1/0, strings as Go's <c>ParseFloat(s, 64)</c>.</summary>
+    private static Value ToFloat(Value value) => value.Kind switch
+    {
+        ValueKind.Float => value,
+        ValueKind.Integer => Value.From((double)value.AsInteger),
+        ValueKind.Boolean => Value.From(value.AsBoolean ? 1.0 : 0.0),
+        ValueKind.String when TryParseGoFloat(value.AsString, out var parsed) => Value.From(parsed),
+        _ => throw Unsupported($"cannot convert {GoDescribe(value)} to float64"),
+    };
+
+    /// <summary>To string: bytes as UTF-8 text, numbers and booleans as Go writes them (floats never in exponent form), datetimes as Go's <c>Time.String</c>.</summary>
+    private static Value ToText(Value value) => value.Kind switch
+    {
+        ValueKind.String => value,
+        ValueKind.Bytes => Value.From(Encoding.UTF8.GetString(value.AsBytes)),
+        ValueKind.Boolean => Value.From(value.AsBoolean ? "true" : "false"),
+        ValueKind.Integer => Value.From(value.AsInteger.ToString(CultureInfo.InvariantCulture)),
+        ValueKind.Float => Value.From(FormatGoFloatPlain(value.AsFloat)),
+        ValueKind.Datetime => Value.From(Text(value)),
+        _ => throw Unsupported($"cannot convert {GoDescribe(value)} to string"),
+    };
+
+    /// <summary>To boolean: numbers are true when not zero, strings as Go's <c>ParseBool</c> (1, t, T, TRUE, true, True and the false forms).</summary>
+    private static Value ToBoolean(Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Boolean:
+                return value;
+            case ValueKind.Integer:
+                return Value.From(value.AsInteger != 0);
+            case ValueKind.Float:
+                return Value.From(value.AsFloat != 0);
+            case ValueKind.String:
+                return value.AsString switch
+                {
+                    "1" or "t" or "T" or "TRUE" or "true" or "True" => Value.True,
+                    "0" or "f" or "F" or "FALSE" or "false" or "False" => Value.False,
+                    var s => throw Unsupported($"strconv.ParseBool: parsing \"{s}\": invalid syntax"),
+                };
+            default:
+                throw Unsupported($"cannot convert {GoDescribe(value)} to bool");
+        }
+    }
+
+    /// <summary>To bytea: bytes as they are, a string read as standard (padded) base64.</summary>
+    private static Value ToBytea(Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Bytes:
+                return value;
+            case ValueKind.String:
+                var text = value.AsString;
+                var buffer = new byte[(text.Length * 3 / 4) + 3];
+                return Convert.TryFromBase64String(text, buffer, out var written)
+                    ? Value.From(buffer.AsSpan(0, written).ToArray())
+                    : throw Error("cast", $"illegal string {text}, must be base64 encoded string");
+            default:
+                throw Error("cast", $"cannot convert {GoDescribe(value)} to bytea");
+        }
+    }
+
+    /// <summary>
+    /// A time as eKuiper's <c>cast.InterfaceToTime</c> reads one: a datetime as it is, a number as Unix milliseconds
+    /// (a float truncated), a string in one of the layouts of <see cref="TryParseTime"/>, in the rule's zone unless it
+    /// names an offset.
+    /// </summary>
+    internal static Value ToDatetime(string name, Value value, FunctionEnvironment env) => value.Kind switch
+    {
+        ValueKind.Datetime => value,
+        ValueKind.Integer => Value.FromDatetime(value.AsInteger),
+        ValueKind.Float when TruncateToLong(value.AsFloat) is { } ms => Value.FromDatetime(ms),
+        ValueKind.String when TryParseTime(value.AsString, env.TimeZone, env.NowMs, out var ms) => Value.FromDatetime(ms),
+        ValueKind.String => throw Error(name, $"can't parse string as time: {value.AsString}"),
+        _ => throw Error(name, $"unsupported type to convert to timestamp {Text(value)}"),
+    };
+
+    /// <summary>Refuses a float, boolean or datetime literal, as eKuiper's validation of <c>chr</c> does.</summary>
+    private static ScalarBody? PrepareChr(PreparedCall call) =>
+        call.Constant(0) is { Kind: ValueKind.Float or ValueKind.Boolean or ValueKind.Datetime } v
+            ? throw call.Fail(0, $"expect int type for parameter 1, not {v.Describe()}")
+            : null;
+
+    /// <summary>
+    /// <c>chr(x)</c> as eKuiper runs it: the result is a Go <c>rune</c>, a 32-bit code point, so a number gives itself
+    /// (a float truncated, wrapped to 32 bits) and a one-byte string gives its character's code.
+    /// </summary>
+    private static Value Chr(Value value)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Null:
+                return Value.Null;
+            case ValueKind.Integer:
+                return Value.From((long)unchecked((int)value.AsInteger));
+            case ValueKind.Float when TruncateToLong(value.AsFloat) is { } truncated:
+                return Value.From((long)unchecked((int)truncated));
+            case ValueKind.String:
+                var text = value.AsString;
+                if (Encoding.UTF8.GetByteCount(text) > 1)
+                {
+                    throw Error("chr", "Parameter length cannot larger than 1.");
+                }
+
+                return text.Length == 1 ? Value.From((long)text[0]) : throw Error("chr", "Parameter cannot be an empty string.");
+            default:
+                throw Error("chr", "Only bigint, float and string type can be convert to char type.");
+        }
+    }
+
+    /// <summary><c>hex2dec(s)</c>: a hexadecimal string (an optional leading <c>0x</c>, an optional sign) as a bigint.</summary>
+    private static Value Hex2Dec(Value value)
+    {
+        if (value.IsNull)
+        {
+            return Value.Null;
+        }
+
+        if (value.Kind != ValueKind.String)
+        {
+            throw Error("hex2dec", $"invalid input type: {Text(value)} please input hex string");
+        }
+
+        var hex = value.AsString.StartsWith("0x", StringComparison.Ordinal) ? value.AsString[2..] : value.AsString;
+        return TryParseGoIntBase(hex, 16, out var parsed) ? Value.From(parsed) : throw Error("hex2dec", $"invalid hexadecimal value: {hex}");
+    }
+
+    /// <summary><c>dec2hex(n)</c>: an integer (or a float without a fraction) as <c>0x</c> and lower-case hex; a negative one as <c>0x-…</c>, as Go formats it.</summary>
+    private static Value Dec2Hex(Value value)
+    {
+        long number;
+        switch (value.Kind)
+        {
+            case ValueKind.Null:
+                return Value.Null;
+            case ValueKind.Integer:
+                number = value.AsInteger;
+                break;
+            case ValueKind.Float when TruncateToLong(value.AsFloat) is { } truncated && truncated == value.AsFloat:
+                number = truncated;
+                break;
+            default:
+                throw Error("dec2hex", $"cannot convert {GoDescribe(value)} to int");
+        }
+
+        if (number >= 0)
+        {
+            return Value.From("0x" + number.ToString("x", CultureInfo.InvariantCulture));
+        }
+
+        var magnitude = number == long.MinValue ? 1UL << 63 : (ulong)-number;
+        return Value.From("0x-" + magnitude.ToString("x", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Go's <c>strconv.ParseInt(s, 0, 64)</c>: an optional sign, a <c>0x</c>/<c>0o</c>/<c>0b</c>/<c>0</c> base prefix, underscores between digits.</summary>
+    internal static bool TryParseGoInt(string text, out long value)
+    {
+        value = 0;
+        var s = text.AsSpan();
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+
+        var negative = s[0] == '-';
+        var body = s[0] is '+' or '-' ? s[1..] : s;
+        if (body.IsEmpty)
+        {
+            return false;
+        }
+
+        var numberBase = 10;
+        if (body[0] == '0' && body.Length > 1)
+        {
+            switch (body.Length >= 3 ? char.ToLowerInvariant(body[1]) : '\0')
+            {
+                case 'b':
+                    numberBase = 2;
+                    body = body[2..];
+                    break;
+                case 'o':
+                    numberBase = 8;
+                    body = body[2..];
+                    break;
+                case 'x':
+                    numberBase = 16;
+                    body = body[2..];
+                    break;
+                default:
+                    numberBase = 8;
+                    body = body[1..];
+                    break;
+            }
+        }
+
+        if (s.Contains('_') && !UnderscoresOk(s))
+        {
+            return false;
+        }
+
+        return TryAccumulate(body, numberBase, negative, allowUnderscores: true, out value);
+    }
+
+    /// <summary>Go's <c>strconv.ParseInt(s, base, 64)</c> for a fixed base: an optional sign, digits only.</summary>
+    internal static bool TryParseGoIntBase(string text, int numberBase, out long value)
+    {
+        value = 0;
+        var s = text.AsSpan();
+        var negative = s.Length > 0 && s[0] == '-';
+        var body = s.Length > 0 && s[0] is '+' or '-' ? s[1..] : s;
+        return TryAccumulate(body, numberBase, negative, allowUnderscores: false, out value);
+    }
+
+    private static bool TryAccumulate(ReadOnlySpan<char> digits, int numberBase, bool negative, bool allowUnderscores, out long value)
+    {
+        value = 0;
+        if (digits.IsEmpty)
+        {
+            return false;
+        }
+
+        var limit = negative ? 1UL << 63 : (ulong)long.MaxValue;
+        ulong magnitude = 0;
+        foreach (var c in digits)
+        {
+            if (c == '_' && allowUnderscores)
+            {
+                continue;
+            }
+
+            var digit = c switch
+            {
+                >= '0' and <= '9' => c - '0',
+                >= 'a' and <= 'z' => c - 'a' + 10,
+                >= 'A' and <= 'Z' => c - 'A' + 10,
+                _ => 99,
+            };
+            if (digit >= numberBase || magnitude > (limit - (ulong)digit) / (ulong)numberBase)
+            {
+                return false;
+            }
+
+            magnitude = (magnitude * (ulong)numberBase) + (ulong)digit;
+        }
+
+        value = negative ? unchecked((long)(0 - magnitude)) : (long)magnitude;
+        return true;
+    }
+
+    /// <summary>Go's rule for underscores in a number: only between digits, or between a base prefix and a digit.</summary>
+    private static bool UnderscoresOk(ReadOnlySpan<char> s)
+    {
+        var saw = '^';
+        var i = 0;
+        if (s.Length >= 1 && s[0] is '+' or '-')
+        {
+            s = s[1..];
+        }
+
+        var hex = false;
+        if (s.Length >= 2 && s[0] == '0' && char.ToLowerInvariant(s[1]) is 'b' or 'o' or 'x')
+        {
+            i = 2;
+            saw = '0';
+            hex = char.ToLowerInvariant(s[1]) == 'x';
+        }
+
+        for (; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (char.IsAsciiDigit(c) || (hex && char.IsAsciiHexDigit(c)))
+            {
+                saw = '0';
+                continue;
+            }
+
+            if (c == '_')
+            {
+                if (saw != '0')
+                {
+                    return false;
+                }
+
+                saw = '_';
+                continue;
+            }
+
+            if (saw == '_')
+            {
+                return false;
+            }
+
+            saw = '!';
+        }
+
+        return saw != '_';
+    }
+
+    /// <summary>
+    /// Go's <c>strconv.ParseFloat(s, 64)</c>: decimal (<c>1.5</c>, <c>.5</c>, <c>1e3</c>) and hexadecimal
+    /// (<c>0x1p-2</c>) forms, <c>inf</c>/<c>infinity</c>/<c>nan</c> in any case, underscores between digits; a value
+    /// beyond the float range is refused.
+    /// </summary>
+    internal static bool TryParseGoFloat(string text, out double value)
+    {
+        value = 0;
+        var s = text.AsSpan();
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+
+        var signed = s[0] is '+' or '-';
+        var negative = s[0] == '-';
+        var body = signed ? s[1..] : s;
+        if (body.Equals("inf", StringComparison.OrdinalIgnoreCase) || body.Equals("infinity", StringComparison.OrdinalIgnoreCase))
+        {
+            value = negative ? double.NegativeInfinity : double.PositiveInfinity;
+            return true;
+        }
+
+        if (!signed && body.Equals("nan", StringComparison.OrdinalIgnoreCase))
+        {
+            value = double.NaN;
+            return true;
+        }
+
+        if (s.Contains('_') && !UnderscoresOk(s))
+        {
+            return false;
+        }
+
+        Span<char> buffer = body.Length <= 128 ? stackalloc char[body.Length] : new char[body.Length];
+        var length = 0;
+        foreach (var c in body)
+        {
+            if (c != '_')
+            {
+                buffer[length++] = c;
+            }
+        }
+
+        var clean = buffer[..length];
+        double magnitude;
+        if (clean.Length > 2 && clean[0] == '0' && clean[1] is 'x' or 'X')
+        {
+            if (!TryParseHexFloat(clean[2..], out magnitude))
+            {
+                return false;
+            }
+        }
+        else if (!IsDecimalFloat(clean)
+            || !double.TryParse(clean, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out magnitude))
+        {
+            return false;
+        }
+
+        if (double.IsInfinity(magnitude))
+        {
+            return false;
+        }
+
+        value = negative ? -magnitude : magnitude;
+        return true;
+    }
+
+    /// <summary>Digits with at most one point (at least one digit), then an optional exponent with digits.</summary>
+    private static bool IsDecimalFloat(ReadOnlySpan<char> s)
+    {
+        var i = 0;
+        var digits = 0;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+        {
+            i++;
+            digits++;
+        }
+
+        if (i < s.Length && s[i] == '.')
+        {
+            i++;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+                digits++;
+            }
+        }
+
+        if (digits == 0)
+        {
+            return false;
+        }
+
+        if (i < s.Length && s[i] is 'e' or 'E')
+        {
+            i++;
+            if (i < s.Length && s[i] is '+' or '-')
+            {
+                i++;
+            }
+
+            var exponentDigits = 0;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+                exponentDigits++;
+            }
+
+            if (exponentDigits == 0)
+            {
+                return false;
+            }
+        }
+
+        return i == s.Length;
+    }
+
+    /// <summary>A hexadecimal float's mantissa and binary exponent (after <c>0x</c>): <c>1.8p3</c> is 12; the <c>p</c> exponent is required.</summary>
+    private static bool TryParseHexFloat(ReadOnlySpan<char> s, out double value)
+    {
+        value = 0;
+        ulong mantissa = 0;
+        var exponent = 0;
+        var digits = 0;
+        var afterPoint = false;
+        var i = 0;
+        for (; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c == '.' && !afterPoint)
+            {
+                afterPoint = true;
+                continue;
+            }
+
+            if (!char.IsAsciiHexDigit(c))
+            {
+                break;
+            }
+
+            digits++;
+            if (mantissa >> 58 == 0)
+            {
+                mantissa = (mantissa << 4) | (uint)(char.IsAsciiDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+                exponent -= afterPoint ? 4 : 0;
+            }
+            else
+            {
+                exponent += afterPoint ? 0 : 4;
+            }
+        }
+
+        if (digits == 0 || i >= s.Length || s[i] is not ('p' or 'P'))
+        {
+            return false;
+        }
+
+        if (!int.TryParse(s[(i + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var binaryExponent))
+        {
+            return false;
+        }
+
+        value = Math.ScaleB(mantissa, exponent + binaryExponent);
+        return true;
+    }
+
+    /// <summary>Go's <c>strconv.FormatFloat(f, 'f', -1, 64)</c>: the shortest digits that read back the same, never in exponent form.</summary>
+    internal static string FormatGoFloatPlain(double value)
+    {
+        if (double.IsNaN(value))
+        {
+            return "NaN";
+        }
+
+        if (double.IsInfinity(value))
+        {
+            return value > 0 ? "+Inf" : "-Inf";
+        }
+
+        var shortest = value.ToString("R", CultureInfo.InvariantCulture);
+        var e = shortest.IndexOf('E', StringComparison.Ordinal);
+        if (e < 0)
+        {
+            return shortest;
+        }
+
+        var mantissa = shortest.AsSpan(0, e);
+        var exponent = int.Parse(shortest.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var sign = mantissa[0] == '-' ? "-" : string.Empty;
+        if (sign.Length > 0)
+        {
+            mantissa = mantissa[1..];
+        }
+
+        var point = mantissa.IndexOf('.');
+        var digits = point < 0 ? mantissa.ToString() : string.Concat(mantissa[..point], mantissa[(point + 1)..]);
+        var newPoint = (point < 0 ? mantissa.Length : point) + exponent;
+        if (newPoint <= 0)
+        {
+            return sign + "0." + new string('0', -newPoint) + digits;
+        }
+
+        return newPoint >= digits.Length
+            ? sign + digits + new string('0', newPoint - digits.Length)
+            : sign + digits[..newPoint] + "." + digits[newPoint..];
+    }
+
+    /// <summary>
+    /// A time string as eKuiper reads one (its time layouts: <c>2006-01-02T15:04:05.000Z07:00</c>, RFC 3339,
+    /// <c>2006-1-2 15:4:5</c>, <c>2006/01/02</c>, <c>2006.1.2</c>, <c>20060102</c>, <c>1/2/2006 15:4:5</c>, Go's
+    /// <c>Time.String</c> form, a year or year-month alone, a month-day alone (this year), a time alone (today)): in
+    /// <paramref name="zone"/> unless it names an offset. Milliseconds since the epoch.
+    /// </summary>
+    internal static bool TryParseTime(string text, TimeZoneInfo zone, long nowMs, out long unixMs)
+    {
+        unixMs = 0;
+        var s = text.AsSpan().Trim();
+        var p = new TimeScanner(s);
+        var today = TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeMilliseconds(nowMs), zone);
+        int year, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+        long ticks = 0;
+        TimeSpan? offset = null;
+
+        var first = p.Digits(out var firstValue);
+        if (first == 8 && p.AtEnd)
+        {
+            (year, month, day) = (firstValue / 10000, firstValue / 100 % 100, firstValue % 100);
+        }
+        else if (first == 4 && (p.AtEnd || p.Peek is '-' or '.' or '/' or ' ' or 'T'))
+        {
+            year = firstValue;
+            if (p.Peek is '-' or '.' or '/')
+            {
+                var separator = p.Next();
+                if (p.Digits(out month) is 0 or > 2)
+                {
+                    return false;
+                }
+
+                if (p.Peek == separator)
+                {
+                    p.Next();
+                    if (p.Digits(out day) is 0 or > 2)
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            if (p.Peek is ' ' or 'T' && !p.ReadClock(ref hour, ref minute, ref second, ref ticks))
+            {
+                return false;
+            }
+
+            if (!p.ReadZone(out offset))
+            {
+                return false;
+            }
+        }
+        else if (first is 1 or 2 && p.Peek == '/')
+        {
+            month = firstValue;
+            p.Next();
+            if (p.Digits(out day) is 0 or > 2 || p.Next() != '/' || p.Digits(out year) != 4)
+            {
+                return false;
+            }
+
+            if (p.Peek == ' ' && !p.ReadClock(ref hour, ref minute, ref second, ref ticks))
+            {
+                return false;
+            }
+        }
+        else if (first is 1 or 2 && p.Peek == '-')
+        {
+            (year, month) = (today.Year, firstValue);
+            p.Next();
+            if (p.Digits(out day) is 0 or > 2)
+            {
+                return false;
+            }
+        }
+        else if (first is 1 or 2)
+        {
+            (year, month, day, hour) = (today.Year, today.Month, today.Day, firstValue);
+            if (!p.ReadClockRest(ref minute, ref second, ref ticks))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            return false;
+        }
+
+        if (!p.AtEnd || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
+            || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(ticks);
+        var at = new DateTimeOffset(local, offset ?? zone.GetUtcOffset(local));
+        unixMs = at.ToUnixTimeMilliseconds();
+        return true;
+    }
+
+    /// <summary>Reads the parts of a time string, left to right.</summary>
+    private ref struct TimeScanner(ReadOnlySpan<char> text)
+    {
+        private readonly ReadOnlySpan<char> text = text;
+        private int at;
+
+        public readonly bool AtEnd => at >= text.Length;
+
+        public readonly char Peek => at < text.Length ? text[at] : '\0';
+
+        public char Next() => at < text.Length ? text[at++] : '\0';
+
+        /// <summary>A run of digits (at most 9): how many, and their value.</summary>
+        public int Digits(out int value)
+        {
+            value = 0;
+            var count = 0;
+            while (at < text.Length && char.IsAsciiDigit(text[at]) && count < 9)
+            {
+                value = (value * 10) + (text[at++] - '0');
+                count++;
+            }
+
+            return count;
+        }
+
+        /// <summary>Exactly <paramref name="count"/> digits.</summary>
+        private bool Fixed(int count, out int value)
+        {
+            value = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (at >= text.Length || !char.IsAsciiDigit(text[at]))
+                {
+                    return false;
+                }
+
+                value = (value * 10) + (text[at++] - '0');
+            }
+
+            return true;
+        }
+
+        /// <summary>A separator (space or T) and <c>H[:m[:s[.fraction]]]</c>.</summary>
+        public bool ReadClock(ref int hour, ref int minute, ref int second, ref long ticks)
+        {
+            at++;
+            return Digits(out hour) is 1 or 2 && ReadClockRest(ref minute, ref second, ref ticks);
+        }
+
+        /// <summary>After the hour: <c>[:m[:s[.fraction]]]</c>; Go takes a fraction after the seconds in any layout.</summary>
+        public bool ReadClockRest(ref int minute, ref int second, ref long ticks)
+        {
+            if (Peek != ':')
+            {
+                return true;
+            }
+
+            at++;
+            if (Digits(out minute) is 0 or > 2)
+            {
+                return false;
+            }
+
+            if (Peek != ':')
+            {
+                return true;
+            }
+
+            at++;
+            if (Digits(out second) is 0 or > 2)
+            {
+                return false;
+            }
+
+            if (Peek is not ('.' or ','))
+            {
+                return true;
+            }
+
+            at++;
+            var count = Digits(out var fraction);
+            if (count == 0)
+            {
+                return false;
+            }
+
+            // Nanoseconds at most (9 digits); .NET keeps 100 ns ticks.
+            ticks = count <= 7 ? fraction * Pow10(7 - count) : fraction / Pow10(count - 7);
+            return true;
+        }
+
+        private static long Pow10(int n)
+        {
+            var result = 1L;
+            for (var i = 0; i < n; i++)
+            {
+                result *= 10;
+            }
+
+            return result;
+        }
+
+        /// <summary>An optional zone: <c>Z</c>, <c>±hh:mm</c>, <c>±hhmm</c> or <c>±hh</c> (after a space or not), then an optional abbreviation (<c>UTC</c>, <c>CST</c>), which says nothing more.</summary>
+        public bool ReadZone(out TimeSpan? offset)
+        {
+            offset = null;
+            if (Peek == ' ' && at + 1 < text.Length && text[at + 1] is '+' or '-')
+            {
+                at++;
+            }
+
+            if (Peek == 'Z')
+            {
+                at++;
+                offset = TimeSpan.Zero;
+            }
+            else if (Peek is '+' or '-')
+            {
+                var negative = Next() == '-';
+                if (Fixed(2, out var hours) is false)
+                {
+                    return false;
+                }
+
+                var minutes = 0;
+                if (Peek == ':')
+                {
+                    at++;
+                    if (!Fixed(2, out minutes))
+                    {
+                        return false;
+                    }
+                }
+                else if (char.IsAsciiDigit(Peek) && !Fixed(2, out minutes))
+                {
+                    return false;
+                }
+
+                if (hours > 14 || minutes > 59)
+                {
+                    return false;
+                }
+
+                offset = new TimeSpan(negative ? -hours : hours, negative ? -minutes : minutes, 0);
+            }
+
+            if (Peek == ' ' && at + 1 < text.Length && char.IsAsciiLetterUpper(text[at + 1]))
+            {
+                at++;
+                while (char.IsAsciiLetterUpper(Peek))
+                {
+                    at++;
+                }
+            }
+
+            return true;
+        }
+    }
 }
