@@ -86,17 +86,20 @@ internal static class ConversionFunctions
             throw Error("cast", "expect string type for type parameter");
         }
 
-        return TargetOf(args[1].AsString) switch
-        {
-            CastTarget.Bigint => ToBigint(args[0]),
-            CastTarget.Float => ToFloat(args[0]),
-            CastTarget.String => ToText(args[0]),
-            CastTarget.Boolean => ToBoolean(args[0]),
-            CastTarget.Datetime => ToDatetime("cast", args[0], env),
-            CastTarget.Bytea => ToBytea(args[0]),
-            _ => throw Error("cast", $"unknown type {args[1].AsString}, only support {CastTypes}"),
-        };
+        return CastTo("cast", args[0], args[1].AsString, env);
     }
+
+    /// <summary>A non-null <paramref name="value"/> converted to the <c>cast</c> type <paramref name="type"/> (also <c>get_keyed_state</c>'s conversion).</summary>
+    internal static Value CastTo(string name, Value value, string type, FunctionEnvironment env) => TargetOf(type) switch
+    {
+        CastTarget.Bigint => ToBigint(value),
+        CastTarget.Float => ToFloat(value),
+        CastTarget.String => ToText(value),
+        CastTarget.Boolean => ToBoolean(value),
+        CastTarget.Datetime => ToDatetime(name, value, env),
+        CastTarget.Bytea => ToBytea(value),
+        _ => throw Error(name, $"unknown type {type}, only support {CastTypes}"),
+    };
 
     /// <summary>A value as Go's <c>%T(%v)</c> prints it in eKuiper's conversion errors: <c>string(abc)</c>.</summary>
     internal static string GoDescribe(Value value) => $"{value.TypeName}({Text(value)})";

@@ -112,6 +112,6 @@ internal static class OtherFunctions
             return args[2];
         }
 
-        return stored.Inner; // MERGE: convert with cast once ConversionFunctions lands
+        return stored.IsNull ? Value.Null : ConversionFunctions.CastTo("get_keyed_state", stored.Inner, type, env);
     }
 }
