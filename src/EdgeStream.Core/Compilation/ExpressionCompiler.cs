@@ -304,7 +304,7 @@ internal sealed class ExpressionCompiler
 
     /// <summary>
     /// A built-in scalar call: literal arguments are checked against the function's argument kinds (an error at their
-    /// position), the call is prepared once (a regex compiled, a pattern parsed), and a deterministic call whose
+    /// position), as eKuiper's validators do; the call is prepared once (a regex compiled, a pattern parsed), and a deterministic call whose
     /// arguments are all constants is computed here, once — a failure then is an error at rule creation.
     /// </summary>
     private Evaluator CompileScalar(CallExpr call, Functions.FunctionInfo info, ScalarFunction function)
@@ -323,7 +323,7 @@ internal sealed class ExpressionCompiler
             {
                 values[i] = value;
                 var kind = function.KindAt(i);
-                if (!ScalarFunction.Fits(kind, value))
+                if (IsLiteral(call.Arguments[i]) && !ScalarFunction.Fits(kind, value))
                 {
                     throw BindError.At(call.Arguments[i].Span, SqlErrorCode.TypeMismatch,
                         $"{name}: argument {i + 1} must be {ScalarFunction.Describe(kind)}, not {value.Describe()}");
@@ -347,6 +347,13 @@ internal sealed class ExpressionCompiler
 
         return evaluator;
     }
+
+    /// <summary>
+    /// Whether an argument is written as a literal (<c>'x'</c>, <c>-1</c>, <c>true</c>): what eKuiper's validators check
+    /// types of at rule creation. A folded expression (<c>1 + 1</c>, <c>cast(…)</c>) is not, and is checked per row.
+    /// </summary>
+    private static bool IsLiteral(Expr expr) => expr is IntegerLiteral or FloatLiteral or StringLiteral or BooleanLiteral
+        or UnaryExpr { Operator: UnaryOperator.Negate, Operand: IntegerLiteral or FloatLiteral };
 
     /// <summary>
     /// A user function: its own validation sees the arguments (constants with their values), and a deterministic one
