@@ -148,7 +148,7 @@ internal static class ConversionFunctions
         ValueKind.Bytes => Value.From(Encoding.UTF8.GetString(value.AsBytes)),
         ValueKind.Boolean => Value.From(value.AsBoolean ? "true" : "false"),
         ValueKind.Integer => Value.From(value.AsInteger.ToString(CultureInfo.InvariantCulture)),
-        ValueKind.Float => Value.From(FormatGoFloatPlain(value.AsFloat)),
+        ValueKind.Float => Value.From(GoText.FixedFloat(value.AsFloat)),
         ValueKind.Datetime => Value.From(Text(value)),
         _ => throw Unsupported($"cannot convert {GoDescribe(value)} to string"),
     };
@@ -595,47 +595,6 @@ internal static class ConversionFunctions
 
         value = Math.ScaleB(mantissa, exponent + binaryExponent);
         return true;
-    }
-
-    /// <summary>Go's <c>strconv.FormatFloat(f, 'f', -1, 64)</c>: the shortest digits that read back the same, never in exponent form.</summary>
-    internal static string FormatGoFloatPlain(double value)
-    {
-        if (double.IsNaN(value))
-        {
-            return "NaN";
-        }
-
-        if (double.IsInfinity(value))
-        {
-            return value > 0 ? "+Inf" : "-Inf";
-        }
-
-        var shortest = value.ToString("R", CultureInfo.InvariantCulture);
-        var e = shortest.IndexOf('E', StringComparison.Ordinal);
-        if (e < 0)
-        {
-            return shortest;
-        }
-
-        var mantissa = shortest.AsSpan(0, e);
-        var exponent = int.Parse(shortest.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        var sign = mantissa[0] == '-' ? "-" : string.Empty;
-        if (sign.Length > 0)
-        {
-            mantissa = mantissa[1..];
-        }
-
-        var point = mantissa.IndexOf('.');
-        var digits = point < 0 ? mantissa.ToString() : string.Concat(mantissa[..point], mantissa[(point + 1)..]);
-        var newPoint = (point < 0 ? mantissa.Length : point) + exponent;
-        if (newPoint <= 0)
-        {
-            return sign + "0." + new string('0', -newPoint) + digits;
-        }
-
-        return newPoint >= digits.Length
-            ? sign + digits + new string('0', newPoint - digits.Length)
-            : sign + digits[..newPoint] + "." + digits[newPoint..];
     }
 
     /// <summary>

@@ -272,7 +272,7 @@ internal static class ObjectFunctions
     {
         ValueKind.String => key.AsString,
         ValueKind.Bytes => System.Text.Encoding.UTF8.GetString(key.AsBytes),
-        ValueKind.Float => ConversionFunctions.FormatGoFloatPlain(key.AsFloat),
+        ValueKind.Float => GoText.FixedFloat(key.AsFloat),
         _ => Text(key),
     };
 
