@@ -58,4 +58,19 @@ public sealed class FunctionRegistryTests
     {
         Assert.That(FunctionRegistry.Builtins.Closest(typo), Is.EqualTo(expected));
     }
+
+    [Test]
+    public void Every_builtin_has_a_summary_and_no_summary_names_an_unknown_function()
+    {
+        var names = FunctionRegistry.Builtins.All.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.Multiple(() =>
+        {
+            foreach (var name in names)
+            {
+                Assert.That(FunctionSummaries.ByName.TryGetValue(name, out var summary) && !string.IsNullOrWhiteSpace(summary), Is.True, name);
+            }
+
+            Assert.That(FunctionSummaries.ByName.Keys.Where(k => !names.Contains(k)), Is.Empty);
+        });
+    }
 }
