@@ -154,7 +154,7 @@ public readonly struct SqlValue : IEquatable<SqlValue>
     /// <summary>The datetime, in UTC.</summary>
     /// <returns>The point in time.</returns>
     /// <exception cref="InvalidOperationException">The value is not a datetime.</exception>
-    public DateTimeOffset AsDateTime() => DateTimeOffset.FromUnixTimeMilliseconds(Expect(ValueKind.Datetime).AsDatetimeMs);
+    public DateTimeOffset AsDateTime() => Expect(ValueKind.Datetime).AsDateTimeOffset;
 
     /// <summary>The items of an array.</summary>
     /// <returns>The items.</returns>

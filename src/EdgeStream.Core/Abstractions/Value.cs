@@ -85,6 +85,25 @@ internal readonly struct Value : IEquatable<Value>
     public static Value FromDatetime(long unixMilliseconds) => new(ValueKind.Datetime, unixMilliseconds, null);
 
     /// <summary>
+    /// A datetime that remembers the zone it is read in (<c>convert_tz</c>'s result): the instant is the same, so it
+    /// compares equal to the plain one; its fields, its text and its JSON are in <paramref name="zone"/>.
+    /// </summary>
+    public static Value FromDatetime(long unixMilliseconds, TimeZoneInfo? zone) => new(ValueKind.Datetime, unixMilliseconds, zone);
+
+    /// <summary>A datetime's own zone (<see cref="FromDatetime(long, TimeZoneInfo?)"/>); null for a plain (UTC) one.</summary>
+    public TimeZoneInfo? DatetimeZone => Kind == ValueKind.Datetime ? reference as TimeZoneInfo : null;
+
+    /// <summary>A datetime as a <see cref="DateTimeOffset"/>: at its zone's offset, or UTC.</summary>
+    public DateTimeOffset AsDateTimeOffset
+    {
+        get
+        {
+            var utc = DateTimeOffset.FromUnixTimeMilliseconds(bits);
+            return DatetimeZone is { } zone ? TimeZoneInfo.ConvertTime(utc, zone) : utc;
+        }
+    }
+
+    /// <summary>
     /// The Go type name eKuiper shows in runtime error messages (<c>int64</c>, <c>float64</c>, <c>string</c>…), so
     /// messages read the same as eKuiper's: <c>invalid operation string(string) * int64(5)</c>.
     /// </summary>
@@ -156,7 +175,7 @@ internal readonly struct Value : IEquatable<Value>
         ValueKind.Float => AsFloat.ToString("R", CultureInfo.InvariantCulture),
         ValueKind.String => AsString,
         ValueKind.Bytes => Convert.ToBase64String(AsBytes),
-        ValueKind.Datetime => DateTimeOffset.FromUnixTimeMilliseconds(bits).ToString("O", CultureInfo.InvariantCulture),
+        ValueKind.Datetime => AsDateTimeOffset.ToString("O", CultureInfo.InvariantCulture),
         ValueKind.Array => "[" + string.Join(" ", AsArray) + "]",
         _ => AsObject.ToString(),
     };

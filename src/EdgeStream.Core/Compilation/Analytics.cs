@@ -57,6 +57,7 @@ internal sealed class AnalyticCall
             }
 
             writer.Write(state.Count);
+            writer.Write(state.HasBegun);
             writer.Write(Value.From(state.Sum));
             writer.Write(Value.From(state.Min));
             writer.Write(Value.From(state.Max));
@@ -82,6 +83,7 @@ internal sealed class AnalyticCall
             }
 
             state.Count = reader.ReadLong();
+            state.HasBegun = reader.ReadBool();
             state.Sum = reader.ReadValue().AsFloat;
             state.Min = reader.ReadValue().AsFloat;
             state.Max = reader.ReadValue().AsFloat;
@@ -235,26 +237,35 @@ internal sealed class AnalyticCall
         return Value.From(changed);
     }
 
-    /// <summary>The acc_* functions: a running aggregate of x over the partition (floats; acc_count an integer).</summary>
+    /// <summary>
+    /// The acc_* functions: a running aggregate of x over the partition (floats; acc_count an integer); 0 before the
+    /// first number, as eKuiper's. Nulls are skipped. With <c>acc_sum(x, begin, reset)</c> the aggregate runs only from
+    /// a row where <c>begin</c> holds until (and including) a row where <c>reset</c> holds, and starts from nothing
+    /// at the next begin; outside such a run it reads 0, as eKuiper's <c>accFuncWithCond</c>.
+    /// </summary>
     private Value Accumulate(State state, Value[] values, bool moves)
     {
-        var value = values[0];
-        if (moves && !value.IsNull)
+        var conditional = values.Length == 3;
+        if (conditional)
         {
-            if (name != "acc_count")
+            var begin = values[1].Kind == ValueKind.Boolean ? values[1].AsBoolean : throw new EvaluationException($"run {name} function error: onBegin should be boolean, not {values[1].Describe()}");
+            var reset = values[2].Kind == ValueKind.Boolean ? values[2].AsBoolean : throw new EvaluationException($"run {name} function error: onReset should be boolean, not {values[2].Describe()}");
+            if (!state.HasBegun)
             {
-                if (!value.IsNumber)
-                {
-                    throw new EvaluationException($"run {name} function error: requires number but found {value.Describe()}");
-                }
-
-                var x = value.AsDouble;
-                state.Sum += x;
-                state.Min = state.Count == 0 ? x : Math.Min(state.Min, x);
-                state.Max = state.Count == 0 ? x : Math.Max(state.Max, x);
+                (state.Count, state.Sum, state.Min, state.Max) = (0, 0, 0, 0);
+                state.HasBegun = begin;
             }
 
-            state.Count++;
+            if (state.HasBegun)
+            {
+                Add(state, values[0], moves);
+            }
+
+            state.HasBegun &= !reset;
+        }
+        else
+        {
+            Add(state, values[0], moves);
         }
 
         if (name == "acc_count")
@@ -262,13 +273,36 @@ internal sealed class AnalyticCall
             return Value.From(state.Count);
         }
 
-        return state.Count == 0 ? Value.Null : Value.From(name switch
+        return state.Count == 0 ? Value.From(0.0) : Value.From(name switch
         {
             "acc_sum" => state.Sum,
             "acc_avg" => state.Sum / state.Count,
             "acc_min" => state.Min,
             _ => state.Max,
         });
+    }
+
+    private void Add(State state, Value value, bool moves)
+    {
+        if (!moves || value.IsNull)
+        {
+            return;
+        }
+
+        if (name != "acc_count")
+        {
+            if (!value.IsNumber)
+            {
+                throw new EvaluationException($"run {name} function error: requires number but found {value.Describe()}");
+            }
+
+            var x = value.AsDouble;
+            state.Sum += x;
+            state.Min = state.Count == 0 ? x : Math.Min(state.Min, x);
+            state.Max = state.Count == 0 ? x : Math.Max(state.Max, x);
+        }
+
+        state.Count++;
     }
 
     private static bool IgnoreNull(Value value, string function) => value.Kind == ValueKind.Boolean
@@ -287,6 +321,9 @@ internal sealed class AnalyticCall
         public Value?[]? Previous { get; set; }
 
         public long Count { get; set; }
+
+        /// <summary>acc_* with begin/reset conditions: whether a run has begun and not yet been reset.</summary>
+        public bool HasBegun { get; set; }
 
         public double Sum { get; set; }
 

@@ -234,6 +234,11 @@ internal sealed class ExpressionCompiler
             case CallExpr call when bound.Functions.TryGet(call.Name, out var analytic) && analytic.Kind == Functions.FunctionKind.Analytic
                 && AnalyticCall.Supports(analytic.Name):
                 {
+                    if (analytic.Name.StartsWith("acc_", StringComparison.Ordinal) && call.Arguments.Count == 2)
+                    {
+                        throw BindError.At(call.Span, SqlErrorCode.WrongArity, $"function `{call.Name}` takes 1 or 3 arguments (x, or x, begin, reset), not 2: {analytic.Signature}");
+                    }
+
                     if (!analyticIds.TryGetValue(call, out var id))
                     {
                         // Registered before its arguments compile (a nested call gets a later id); results are computed

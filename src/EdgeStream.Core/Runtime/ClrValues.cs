@@ -57,7 +57,7 @@ internal static class ClrValues
         ValueKind.Float => value.AsFloat,
         ValueKind.String => value.AsString,
         ValueKind.Bytes => value.AsBytes,
-        ValueKind.Datetime => DateTimeOffset.FromUnixTimeMilliseconds(value.AsDatetimeMs),
+        ValueKind.Datetime => value.AsDateTimeOffset,
         ValueKind.Array => value.AsArray.Select(ToClr).ToArray(),
         _ => ToDictionary(value.AsObject),
     };

@@ -63,7 +63,7 @@ internal static class DateTimeFunctions
     /// </summary>
     internal static GoTime Time(string name, Value value, FunctionEnvironment env) => value.Kind switch
     {
-        ValueKind.Datetime => GoTime.FromUnixMilliseconds(value.AsDatetimeMs, env.TimeZone),
+        ValueKind.Datetime => GoTime.FromUnixMilliseconds(value.AsDatetimeMs, value.DatetimeZone ?? env.TimeZone),
         ValueKind.Integer => GoTime.FromUnixMilliseconds(value.AsInteger, env.TimeZone),
         ValueKind.Float => GoTime.FromUnixMilliseconds(GoInt64(value.AsFloat), env.TimeZone),
         ValueKind.String => GoTimeText.TryParseTime(value.AsString, env.TimeZone, env.Time, out var time, out var error)
@@ -269,8 +269,8 @@ internal static class DateTimeFunctions
     }
 
     /// <summary>
-    /// <c>convert_tz(t, zone)</c>: the time in another zone. The instant does not change; a datetime carries no zone,
-    /// so the result is the same datetime (functions read its fields in the configured zone). The zone name is
+    /// <c>convert_tz(t, zone)</c>: the time in another zone. The instant does not change; the datetime remembers the
+    /// zone, so the functions that read its fields (<c>hour</c>, <c>format_time</c>…) and its JSON use it. The zone name is
     /// checked as Go's <c>time.LoadLocation</c> would (<c>""</c> and <c>UTC</c> are UTC, <c>Local</c> the machine's).
     /// </summary>
     private static Value ConvertTz(ReadOnlySpan<Value> args, FunctionEnvironment env, TimeZoneInfo? constantZone)
@@ -281,13 +281,8 @@ internal static class DateTimeFunctions
         }
 
         var time = Time("convert_tz", args[0], env);
-        if (constantZone is null)
-        {
-            var name = GoText(args[1]);
-            _ = LoadLocation(name) ?? throw Error("convert_tz", "unknown time zone " + name);
-        }
-
-        return Value.FromDatetime(time.UnixMilliseconds);
+        var zone = constantZone ?? LoadLocation(GoText(args[1])) ?? throw Error("convert_tz", "unknown time zone " + GoText(args[1]));
+        return Value.FromDatetime(time.UnixMilliseconds, zone);
     }
 
     private static ScalarBody? PrepareConvertTz(PreparedCall call)

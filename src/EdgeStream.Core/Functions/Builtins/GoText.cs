@@ -45,7 +45,7 @@ internal static class GoText
                 output.Append('"').Append(Convert.ToBase64String(value.AsBytes)).Append('"');
                 return true;
             case ValueKind.Datetime:
-                output.Append('"').Append(Rfc3339(value.AsDatetimeMs)).Append('"');
+                output.Append('"').Append(Rfc3339(value.AsDateTimeOffset)).Append('"');
                 return true;
             case ValueKind.Array:
                 output.Append('[');
@@ -90,10 +90,10 @@ internal static class GoText
     }
 
     /// <summary>Go's <c>time.Time.MarshalJSON</c> of a UTC instant: RFC 3339, fraction without trailing zeros.</summary>
-    private static string Rfc3339(long unixMs)
+    private static string Rfc3339(DateTimeOffset time)
     {
-        var time = DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime;
-        return time.ToString(time.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
+        var text = time.ToString(time.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss" : "yyyy-MM-dd'T'HH:mm:ss.FFF", CultureInfo.InvariantCulture);
+        return time.Offset == TimeSpan.Zero ? text + "Z" : text + time.ToString("zzz", CultureInfo.InvariantCulture);
     }
 
     /// <summary>A JSON string as Go's encoder writes it (HTML-safe, U+2028/U+2029 escaped, lone surrogates replaced).</summary>

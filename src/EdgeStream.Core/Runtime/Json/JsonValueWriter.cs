@@ -52,7 +52,7 @@ internal static class JsonValueWriter
                 writer.WriteBase64StringValue(value.AsBytes);
                 break;
             case ValueKind.Datetime:
-                writer.WriteStringValue(DateTimeOffset.FromUnixTimeMilliseconds(value.AsDatetimeMs).ToString("O", CultureInfo.InvariantCulture));
+                writer.WriteStringValue(value.AsDateTimeOffset.ToString("O", CultureInfo.InvariantCulture));
                 break;
             case ValueKind.Array:
                 writer.WriteStartArray();

@@ -406,10 +406,29 @@ internal sealed partial class GoTemplate
         ValueKind.Float => GoFloat(value.AsFloat),
         ValueKind.String => value.AsString,
         ValueKind.Bytes => "[" + string.Join(" ", value.AsBytes) + "]",
-        ValueKind.Datetime => DateTimeOffset.FromUnixTimeMilliseconds(value.AsDatetimeMs).ToString("yyyy-MM-dd HH:mm:ss.FFF +0000 'UTC'", CultureInfo.InvariantCulture),
+        ValueKind.Datetime => GoTimeString(value.AsDateTimeOffset, value.DatetimeZone),
         ValueKind.Array => "[" + string.Join(" ", value.AsArray.Select(Format)) + "]",
         _ => "map[" + string.Join(" ", value.AsObject.Fields.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Key + ":" + Format(f.Value))) + "]",
     };
+
+    /// <summary>
+    /// Go's <c>Time.String</c>: <c>2006-01-02 15:04:05.999 -0700 MST</c>. .NET has no zone abbreviations, so a zoned
+    /// time ends in its offset as Go writes a zone without one (<c>+08</c>); a plain one is UTC.
+    /// </summary>
+    private static string GoTimeString(DateTimeOffset time, TimeZoneInfo? zone)
+    {
+        var text = time.ToString("yyyy-MM-dd HH:mm:ss.FFF", CultureInfo.InvariantCulture).TrimEnd('.');
+        if (zone is null || time.Offset == TimeSpan.Zero && zone.Id is "UTC" or "Etc/UTC")
+        {
+            return text + " +0000 UTC";
+        }
+
+        var offset = time.Offset;
+        var sign = offset < TimeSpan.Zero ? "-" : "+";
+        var abs = offset.Duration();
+        var name = abs.Minutes == 0 ? $"{sign}{abs.Hours:00}" : $"{sign}{abs.Hours:00}{abs.Minutes:00}";
+        return $"{text} {sign}{abs.Hours:00}{abs.Minutes:00} {name}";
+    }
 
     /// <summary>Go's <c>%v</c> of a float64: shortest digits, exponent form below 1e-4 and from 1e21.</summary>
     private static string GoFloat(double value)
