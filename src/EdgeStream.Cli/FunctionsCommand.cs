@@ -125,11 +125,10 @@ internal static class FunctionsCommand
                 continue;
             }
 
-            text.Append(CultureInfo.InvariantCulture, $"\n## {title}\n\n| Function | Kind | Arguments | Alias of |\n|---|---|---|---|\n");
+            text.Append(CultureInfo.InvariantCulture, $"\n## {title}\n\n| Function | Kind | What it does |\n|---|---|---|\n");
             foreach (var f in inCategory)
             {
-                var arity = f.MaxArguments < 0 ? $"{f.MinArguments}+" : f.MinArguments == f.MaxArguments ? $"{f.MinArguments}" : $"{f.MinArguments}–{f.MaxArguments}";
-                text.Append(CultureInfo.InvariantCulture, $"| `{f.Signature}` | {f.Kind} | {arity} | {(f.AliasOf is null ? string.Empty : $"`{f.AliasOf}`")} |\n");
+                text.Append(CultureInfo.InvariantCulture, $"| `{f.Signature}` | {f.Kind} | {f.Summary.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
             }
         }
 

@@ -458,7 +458,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             f.MaxArgs,
             f.Signature,
             f.AliasOf,
-            f.Implementation is not null)).ToList();
+            f.Implementation is not null,
+            f.Implementation is null && FunctionSummaries.ByName.TryGetValue(f.Name, out var summary) ? summary : string.Empty)).ToList();
 
     /// <summary>The ids of the rules, in the order they were created.</summary>
     public IReadOnlyList<string> RuleIds

@@ -6,8 +6,10 @@ namespace EdgeStream;
 /// </summary>
 public sealed class FunctionDescription
 {
-    internal FunctionDescription(string name, string category, string kind, int minArguments, int maxArguments, string signature, string? aliasOf, bool isUserDefined)
+    internal FunctionDescription(string name, string category, string kind, int minArguments, int maxArguments, string signature, string? aliasOf, bool isUserDefined,
+        string summary)
     {
+        Summary = summary;
         Name = name;
         Category = category;
         Kind = kind;
@@ -42,6 +44,9 @@ public sealed class FunctionDescription
 
     /// <summary>For an alias (<c>ceil</c>), the function it stands for (<c>ceiling</c>); else null.</summary>
     public string? AliasOf { get; }
+
+    /// <summary>What it does, in one sentence (empty for a user function).</summary>
+    public string Summary { get; }
 
     /// <summary>Whether the host registered it (<see cref="EdgeStreamEngine.RegisterFunction(string, IFunction)"/> and friends), built-in overrides included.</summary>
     public bool IsUserDefined { get; }

@@ -9,11 +9,11 @@ internal static class FunctionSummaries
     public static readonly FrozenDictionary<string, string> ByName = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["abs"] = "The absolute value; an integer stays an integer and a float a float, while int64's minimum is an error.",
-        ["acc_avg"] = "The running average of `x`'s non-null numbers over the rule's rows (per key with `OVER (PARTITION BY …)`), as a float; null before the first number.",
-        ["acc_count"] = "The running count of rows where `x` is not null, as an integer; `OVER (PARTITION BY …)` counts per key and `OVER (WHEN …)` only rows that meet the condition.",
-        ["acc_max"] = "The running maximum of `x`'s non-null numbers over the rule's rows (per key with `OVER (PARTITION BY …)`), as a float; null before the first number.",
-        ["acc_min"] = "The running minimum of `x`'s non-null numbers over the rule's rows (per key with `OVER (PARTITION BY …)`), as a float; null before the first number.",
-        ["acc_sum"] = "The running sum of `x`'s non-null numbers over the rule's rows (per key with `OVER (PARTITION BY …)`), as a float; a value that is not a number fails the row.",
+        ["acc_avg"] = "The running average of `x`'s non-null numbers (per key with `OVER (PARTITION BY …)`), a float; 0 before the first number. With `begin, reset` it runs from a row where `begin` holds through one where `reset` holds.",
+        ["acc_count"] = "The running count of rows where `x` is not null, an integer (per key with `OVER (PARTITION BY …)`; `OVER (WHEN …)` counts only rows that meet it). With `begin, reset` it runs from a row where `begin` holds through one where `reset` holds.",
+        ["acc_max"] = "The running maximum of `x`'s non-null numbers (per key with `OVER (PARTITION BY …)`), a float; 0 before the first number. With `begin, reset` it runs from a row where `begin` holds through one where `reset` holds.",
+        ["acc_min"] = "The running minimum of `x`'s non-null numbers (per key with `OVER (PARTITION BY …)`), a float; 0 before the first number. With `begin, reset` it runs from a row where `begin` holds through one where `reset` holds.",
+        ["acc_sum"] = "The running sum of `x`'s non-null numbers (per key with `OVER (PARTITION BY …)`), a float from 0; a non-number fails the row. With `begin, reset` it runs from a row where `begin` holds through one where `reset` holds.",
         ["acos"] = "The arc cosine in radians, as a float; an argument outside [-1, 1] gives null.",
         ["array_cardinality"] = "The number of non-null elements of an array; null gives 0.",
         ["array_concat"] = "The arrays one after another, null arguments skipped; null when the result would be empty.",
