@@ -1172,6 +1172,27 @@ internal sealed class GoLayout
         /// <summary>Go's <c>appendInt</c>: a minus for negatives, then at least <paramref name="width"/> digits.</summary>
         public void AppendInt(long value, int width)
         {
+            // The common fields (months, days, hours, minutes, seconds, four-digit years) without the general loop.
+            if ((ulong)value < 100 && width <= 2)
+            {
+                if (value >= 10 || width == 2)
+                {
+                    Append((char)('0' + (value / 10)));
+                }
+
+                Append((char)('0' + (value % 10)));
+                return;
+            }
+
+            if ((ulong)value < 10_000 && value >= 1000 && width <= 4)
+            {
+                Append((char)('0' + (value / 1000)));
+                Append((char)('0' + (value / 100 % 10)));
+                Append((char)('0' + (value / 10 % 10)));
+                Append((char)('0' + (value % 10)));
+                return;
+            }
+
             if (value < 0)
             {
                 Append('-');

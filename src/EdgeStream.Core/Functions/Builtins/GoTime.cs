@@ -148,7 +148,7 @@ internal readonly struct GoTime
     /// </summary>
     public static int OffsetAt(TimeZoneInfo zone, long unixSeconds)
     {
-        if (IsUtc(zone))
+        if (ReferenceEquals(zone, TimeZoneInfo.Utc))
         {
             return 0;
         }
@@ -156,7 +156,12 @@ internal readonly struct GoTime
         var hour = FloorDiv(unixSeconds, 3600);
         if (ReferenceEquals(zone, cachedZone) && hour == cachedHour)
         {
-            return cachedOffset;
+            return cachedOffset; // before the name checks of IsUtc: the common case for a named zone
+        }
+
+        if (IsUtc(zone))
+        {
+            return 0;
         }
 
         var offset = LookUpOffset(zone, unixSeconds);

@@ -124,6 +124,9 @@ internal static class MathFunctions
         return args.Length == 1 ? NotNaN(Math.Log10(first)) : NotNaN(Math.Log(Number("log", args[1], 2)) / Math.Log(first));
     }
 
+    /// <summary>10^0 to 10^22: every one is an exact double, so round's usual scales need no Math.Pow.</summary>
+    private static readonly double[] PowersOfTen = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
     /// <summary>
     /// <c>round(x [, scale])</c>: a float, half away from zero, to <c>scale</c> decimals (0 by default; negative rounds
     /// to tens, hundreds…). A float scale is truncated, as eKuiper's cast.
@@ -142,7 +145,7 @@ internal static class MathFunctions
             return Value.From(Math.Round(x, MidpointRounding.AwayFromZero));
         }
 
-        var factor = Math.Pow(10, scale);
+        var factor = scale is > 0 and < 23 ? PowersOfTen[scale] : Math.Pow(10, scale); // 10^1..10^22 are exact doubles
         var scaled = x * factor;
         if (double.IsInfinity(scaled) || double.IsInfinity(factor))
         {
