@@ -10,7 +10,7 @@ namespace EdgeStream.Functions.Builtins;
 internal static class ArrayFunctions
 {
     /// <summary>The most elements <c>repeat</c> and <c>sequence</c> build (a guard against a typo exhausting memory).</summary>
-    internal const int MaxBuiltLength = 10_000_000;
+    internal const int MaxBuiltLength = 1_000_000;
 
     private const string FirstNotArray = "first argument should be array of interface{}";
     private const string SecondNotArray = "second argument should be array of interface{}";

@@ -547,7 +547,11 @@ internal sealed class JsonPath
     /// <summary>A recursive-descent parser over the path text; whitespace between tokens is skipped, as the library's scanner does.</summary>
     private sealed class Parser(string text)
     {
+        /// <summary>How deep filters, parentheses and prefix operators may nest: a path read from a row never overflows the stack.</summary>
+        private const int MaxDepth = 128;
+
         private int position;
+        private int depth;
 
         public JsonPath ParseRoot()
         {
@@ -569,6 +573,19 @@ internal sealed class JsonPath
 
         /// <summary>The steps after <c>$</c> or <c>@</c>, up to the first character that does not continue a path.</summary>
         private JsonPath ParseSteps()
+        {
+            Enter();
+            try
+            {
+                return ParseStepsCore();
+            }
+            finally
+            {
+                depth--;
+            }
+        }
+
+        private JsonPath ParseStepsCore()
         {
             var start = position;
             var steps = new List<Step>();
@@ -955,6 +972,27 @@ internal sealed class JsonPath
         }
 
         private Expr ParseUnary()
+        {
+            Enter();
+            try
+            {
+                return ParseUnaryCore();
+            }
+            finally
+            {
+                depth--;
+            }
+        }
+
+        private void Enter()
+        {
+            if (++depth > MaxDepth)
+            {
+                throw Error($"the path nests deeper than {MaxDepth} levels");
+            }
+        }
+
+        private Expr ParseUnaryCore()
         {
             SkipSpace();
             if (Peek() == '!' && (position + 1 >= text.Length || text[position + 1] != '='))

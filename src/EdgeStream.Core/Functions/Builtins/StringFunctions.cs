@@ -12,8 +12,8 @@ namespace EdgeStream.Functions.Builtins;
 /// </summary>
 internal static class StringFunctions
 {
-    /// <summary>The longest text <c>lpad</c>/<c>rpad</c> build (128 Mi characters); longer is a row error.</summary>
-    private const int MaxPaddedLength = 1 << 27;
+    /// <summary>The longest text <c>lpad</c>/<c>rpad</c> build (1 Mi characters), so a hostile row cannot take the host's memory; longer is a row error.</summary>
+    private const int MaxPaddedLength = 1 << 20;
 
     /// <summary>This category's implementations.</summary>
     public static readonly ScalarFunction[] All =
