@@ -159,6 +159,9 @@ internal static class TransformFunctions
         return output.ToArray();
     }
 
+    /// <summary>The most <c>decompress</c> inflates one value to (64 MiB): a small hostile payload cannot take the host's memory.</summary>
+    internal const int MaxDecompressedLength = 64 << 20;
+
     private static byte[] Decompress(byte[] data, Method method)
     {
         try
@@ -166,7 +169,18 @@ internal static class TransformFunctions
             using var input = new MemoryStream(data, writable: false);
             using var stream = method == Method.Zstd ? new ZstdSharp.DecompressionStream(input) : Wrap(input, method, CompressionMode.Decompress);
             using var output = new MemoryStream();
-            stream.CopyTo(output);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                if (output.Length + read > MaxDecompressedLength)
+                {
+                    throw Error("decompress", $"the decompressed data is larger than {MaxDecompressedLength} bytes");
+                }
+
+                output.Write(buffer, 0, read);
+            }
+
             return output.ToArray();
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)

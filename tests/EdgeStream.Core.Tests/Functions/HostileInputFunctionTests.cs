@@ -1,0 +1,42 @@
+using System.IO.Compression;
+using EdgeStream.Compilation;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeStream.Tests.Functions;
+
+/// <summary>Inputs built to hurt the host fail one row with an error, within bounded memory.</summary>
+public sealed class HostileInputFunctionTests
+{
+    [TestCase("zlib")]
+    [TestCase("gzip")]
+    public void A_decompression_bomb_fails_the_row_instead_of_filling_memory(string method)
+    {
+        // 64 KiB that inflate to 64 MiB and one byte more.
+        using var packed = new MemoryStream();
+        using (Stream writer = method == "zlib" ? new ZLibStream(packed, CompressionLevel.SmallestSize, leaveOpen: true) : new GZipStream(packed, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            var zeros = new byte[1 << 20];
+            for (var i = 0; i < 64; i++)
+            {
+                writer.Write(zeros);
+            }
+
+            writer.WriteByte(0);
+        }
+
+        var row = $$"""{"z": "{{Convert.ToBase64String(packed.ToArray())}}"}""";
+        var clock = new FakeTimeProvider();
+        var error = Assert.Throws<EvaluationException>(() =>
+            FunctionCaseTests.Evaluate(row, $"decompress(decode(z, 'base64'), '{method}')", clock, TimeZoneInfo.Utc))!;
+        Assert.That(error.Message, Does.Contain("larger than 67108864 bytes"));
+        Assert.That(packed.Length, Is.LessThan(200_000), "the payload itself is small");
+    }
+
+    [Test]
+    public void Data_just_under_the_bound_decompresses()
+    {
+        var row = """{"s": "hello"}""";
+        var value = FunctionCaseTests.Evaluate(row, "decompress(compress(lpad(s, 1000000), 'zstd'), 'zstd')", new FakeTimeProvider(), TimeZoneInfo.Utc);
+        Assert.That(value.AsBytes, Has.Length.EqualTo(1_000_005));
+    }
+}
