@@ -461,7 +461,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             f.Implementation is not null,
             f.Implementation is null && FunctionSummaries.ByName.TryGetValue(f.Name, out var summary) ? summary : string.Empty)).ToList();
 
-    /// <summary>The ids of the rules, in the order they were created.</summary>
+    /// <summary>The ids of all rules, in no particular order.</summary>
     public IReadOnlyList<string> RuleIds
     {
         get

@@ -48,8 +48,9 @@ internal sealed class FunctionRegistry
                 throw new ArgumentException($"`{function.Name}` is a built-in function; register with the override flag to replace it", nameof(function));
             }
 
-            // The replacement keeps the built-in's category and signature for listings unless it says otherwise.
-            function = function with { Category = existing.Category, Signature = existing.Signature, Flags = existing.Flags & ~FunctionFlags.Volatile, AliasOf = null, Overrides = true };
+            // The replacement keeps the built-in's category and signature for listings, and `*` as an argument
+            // (count(*)); its arguments are plain expressions, and whether it is volatile is its own business.
+            function = function with { Category = existing.Category, Signature = existing.Signature, Flags = existing.Flags & FunctionFlags.Star, AliasOf = null, Overrides = true };
         }
 
         return new FunctionRegistry(functions.Values.Where(f => !f.Name.Equals(function.Name, StringComparison.OrdinalIgnoreCase)).Append(function));
