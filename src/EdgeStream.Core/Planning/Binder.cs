@@ -786,7 +786,7 @@ internal sealed class Binder(StreamCatalog catalog, FunctionRegistry functions)
             return ResultType(function);
         }
 
-        /// <summary>Result types the binder can know without argument types; refined when the function library lands.</summary>
+        /// <summary>Result types the binder can know without argument types (the rest are Any: checked per row, as eKuiper does).</summary>
         private static SqlType ResultType(FunctionInfo function) => (function.AliasOf ?? function.Name) switch
         {
             "count" or "acc_count" or "row_number" or "last_hit_count" or "last_agg_hit_count" or "length" or "numbytes"
