@@ -340,17 +340,50 @@ internal sealed class ExpressionCompiler
         var evaluator = ScalarCall.Compile(name, body, arguments, Environment);
         if ((info.Flags & Functions.FunctionFlags.Volatile) == 0 && Array.TrueForAll(values, v => v.HasValue))
         {
+            // Computed against a clock that notes being read: a time string without a date ('10:30' is today's, as
+            // eKuiper reads it) depends on when the row comes, so such a call is not folded.
+            var clock = new ClockProbe(Environment.Time);
+            var probe = ScalarCall.Compile(name, body, arguments, Environment.WithClock(clock));
+            Value value;
             try
             {
-                return Constant(folded[call] = evaluator(new EvalContext(bound.Sources.Count, 0)));
+                value = probe(new EvalContext(bound.Sources.Count, 0));
             }
-            catch (EvaluationException e)
+            catch (EvaluationException e) when (!clock.WasRead)
             {
                 throw BindError.At(call.Span, SqlErrorCode.TypeMismatch, e.Message);
             }
+            catch (EvaluationException)
+            {
+                return evaluator;
+            }
+
+            return clock.WasRead ? evaluator : Constant(folded[call] = value);
         }
 
         return evaluator;
+    }
+
+    /// <summary>A clock that remembers whether anything asked it the time.</summary>
+    private sealed class ClockProbe(TimeProvider inner) : TimeProvider
+    {
+        public bool WasRead { get; private set; }
+
+        public override TimeZoneInfo LocalTimeZone => inner.LocalTimeZone;
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            WasRead = true;
+            return inner.GetUtcNow();
+        }
+
+        public override long GetTimestamp()
+        {
+            WasRead = true;
+            return inner.GetTimestamp();
+        }
     }
 
     /// <summary>

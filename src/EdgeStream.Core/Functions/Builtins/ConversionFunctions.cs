@@ -185,13 +185,34 @@ internal static class ConversionFunctions
                 return value;
             case ValueKind.String:
                 var text = value.AsString;
-                var buffer = new byte[(text.Length * 3 / 4) + 3];
-                return Convert.TryFromBase64String(text, buffer, out var written)
-                    ? Value.From(buffer.AsSpan(0, written).ToArray())
+                return TryFromGoBase64(text, out var bytes)
+                    ? Value.From(bytes)
                     : throw Error("cast", $"illegal string {text}, must be base64 encoded string");
             default:
                 throw Error("cast", $"cannot convert {GoDescribe(value)} to bytea");
         }
+    }
+
+    /// <summary>
+    /// Go's <c>base64.StdEncoding.DecodeString</c>: standard padded base64, where only line breaks are skipped (.NET
+    /// would also skip spaces and tabs, which Go refuses).
+    /// </summary>
+    internal static bool TryFromGoBase64(string text, out byte[] bytes)
+    {
+        bytes = [];
+        if (text.AsSpan().IndexOfAny(' ', '\t') >= 0)
+        {
+            return false;
+        }
+
+        var buffer = new byte[(text.Length / 4 * 3) + 3];
+        if (!Convert.TryFromBase64String(text, buffer, out var written))
+        {
+            return false;
+        }
+
+        bytes = buffer.AsSpan(0, written).ToArray();
+        return true;
     }
 
     /// <summary>

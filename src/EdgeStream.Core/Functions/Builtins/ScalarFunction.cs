@@ -119,6 +119,9 @@ internal sealed class FunctionEnvironment(string ruleId, TimeProvider time, Time
     /// <summary>When the rule last started (Unix ms); 0 before it starts.</summary>
     public long RuleStart { get; set; }
 
+    /// <summary>This rule with another clock (the same id, zone, keyed state and start).</summary>
+    public FunctionEnvironment WithClock(TimeProvider clock) => new(RuleId, clock, TimeZone) { KeyedState = KeyedState, RuleStart = RuleStart };
+
     /// <summary>Now, Unix milliseconds, from the engine's clock.</summary>
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
 }

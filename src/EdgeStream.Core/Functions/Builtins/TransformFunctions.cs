@@ -92,10 +92,8 @@ internal static class TransformFunctions
             throw Error("decode", "Only string type can be decoded.");
         }
 
-        var text = args[0].AsString;
-        var buffer = new byte[(text.Length * 3 / 4) + 3];
-        return Convert.TryFromBase64String(text, buffer, out var written)
-            ? Value.From(buffer.AsSpan(0, written).ToArray())
+        return ConversionFunctions.TryFromGoBase64(args[0].AsString, out var bytes)
+            ? Value.From(bytes)
             : throw Error("decode", "fail to decode base64 string: illegal base64 data");
     }
 
