@@ -285,7 +285,7 @@ internal sealed class ExpressionCompiler
                 && BuiltinScalars.TryGet(builtin.Name, out var scalar):
                 return CompileScalar(call, builtin, scalar);
             default:
-                // Function calls arrive with the function library; until then a rule that calls one is rejected here.
+                // What the binder lets through but nothing here runs (a registered name without an implementation).
                 throw Planning.BindError.At(expr.Span, SqlErrorCode.InvalidUse, $"cannot run {DescribeUnsupported(expr)}");
         }
     }
@@ -336,7 +336,16 @@ internal sealed class ExpressionCompiler
             }
         }
 
-        var body = function.Prepare?.Invoke(new PreparedCall(name, values, call.Arguments.Select(SqlPrinter.Print).ToArray(), [.. call.Arguments.Select(a => a.Span), call.Span], Environment)) ?? function.Body;
+        ScalarBody body;
+        try
+        {
+            body = function.Prepare?.Invoke(new PreparedCall(name, values, call.Arguments.Select(SqlPrinter.Print).ToArray(), [.. call.Arguments.Select(a => a.Span), call.Span], Environment)) ?? function.Body;
+        }
+        catch (Exception e) when (e is not SqlException)
+        {
+            // A preparation that fails other than by refusing an argument still fails the rule's creation, at the call.
+            throw BindError.At(call.Span, SqlErrorCode.InvalidValue, $"{name}: {e.Message}");
+        }
         var evaluator = ScalarCall.Compile(name, body, arguments, Environment);
         if ((info.Flags & Functions.FunctionFlags.Volatile) == 0 && Array.TrueForAll(values, v => v.HasValue))
         {

@@ -33,6 +33,19 @@ public sealed class HostileInputFunctionTests
     }
 
     [Test]
+    public void A_zstd_frame_asking_for_a_huge_window_is_refused()
+    {
+        // A frame that declares a 32 MiB window: zstd would set that much aside before writing a byte.
+        using var compressor = new ZstdSharp.Compressor(3);
+        compressor.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_windowLog, 25);
+        var packed = compressor.Wrap(new byte[40 << 20]).ToArray();
+        var row = $$"""{"z": "{{Convert.ToBase64String(packed)}}"}""";
+        var error = Assert.Throws<EvaluationException>(() =>
+            FunctionCaseTests.Evaluate(row, "decompress(decode(z, 'base64'), 'zstd')", new FakeTimeProvider(), TimeZoneInfo.Utc))!;
+        Assert.That(error.Message, Does.Contain("failed to decompress"));
+    }
+
+    [Test]
     public void Data_just_under_the_bound_decompresses()
     {
         var row = """{"s": "hello"}""";

@@ -165,7 +165,7 @@ internal static class TransformFunctions
         try
         {
             using var input = new MemoryStream(data, writable: false);
-            using var stream = method == Method.Zstd ? new ZstdSharp.DecompressionStream(input) : Wrap(input, method, CompressionMode.Decompress);
+            using var stream = method == Method.Zstd ? ZstdDecompression(input) : Wrap(input, method, CompressionMode.Decompress);
             using var output = new MemoryStream();
             var buffer = new byte[16 * 1024];
             int read;
@@ -185,6 +185,18 @@ internal static class TransformFunctions
         {
             throw Error("decompress", $"failed to decompress: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A zstd reader whose window is at most 8 MiB (2^23; zstd's own limit is 128 MiB), so a tiny frame cannot make it
+    /// set aside more memory than the output cap allows for. Frames made with larger windows (level 19+ on big data)
+    /// are refused with an error.
+    /// </summary>
+    private static ZstdSharp.DecompressionStream ZstdDecompression(Stream input)
+    {
+        var stream = new ZstdSharp.DecompressionStream(input);
+        stream.SetParameter(ZstdSharp.Unsafe.ZSTD_dParameter.ZSTD_d_windowLogMax, 23);
+        return stream;
     }
 
     private static Stream Wrap(Stream inner, Method method, CompressionMode mode) => method switch
