@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
 
 namespace EdgeStream.Functions.Builtins;
 
@@ -416,11 +417,15 @@ internal sealed class JsonPath
         }
     }
 
-    /// <summary><c>=~</c> and <c>!~</c>: a string matched against a regular expression (compiled once when it is a literal).</summary>
+    /// <summary>
+    /// <c>=~</c> and <c>!~</c>: a string matched against a regular expression in Go's syntax (gval's operator), on the
+    /// linear-time engine of <see cref="GoRegex"/> (a path may come from a row: no pattern can take exponential time);
+    /// compiled once when it is a literal, else through <see cref="GoRegex"/>'s bounded cache.
+    /// </summary>
     private sealed class MatchExpr(Expr subject, Expr pattern, bool negate) : Expr
     {
         private readonly Regex? constant = pattern is LiteralExpr { Value.Kind: ValueKind.String } literal
-            ? new Regex(literal.Value.AsString, RegexOptions.CultureInvariant)
+            ? GoRegex.Compile(literal.Value.AsString).Regex
             : null;
 
         public override bool TryEvaluate(Value root, Value current, out Value result)
@@ -440,9 +445,9 @@ internal sealed class JsonPath
             {
                 try
                 {
-                    regex = new Regex(p.AsString, RegexOptions.CultureInvariant);
+                    regex = GoRegex.Get("json_path", p.AsString).Regex;
                 }
-                catch (ArgumentException)
+                catch (EvaluationException)
                 {
                     return false;
                 }
@@ -915,7 +920,7 @@ internal sealed class JsonPath
                         _ => new MatchExpr(left, right, negate: true),
                     };
                 }
-                catch (ArgumentException e)
+                catch (FormatException e)
                 {
                     position = at;
                     throw Error($"bad regular expression: {e.Message}");
