@@ -264,14 +264,15 @@ internal sealed class JsonPath
             var by = step == 0 ? 1 : step;
             if (by > 0)
             {
-                for (var i = from; i < to; i += by)
+                // The next index is computed without overflow: a step near long.MaxValue ends the walk.
+                for (var i = from; i < to; i = by >= to - i ? to : i + by)
                 {
                     path.Visit(root, items[i], next, matches);
                 }
             }
             else
             {
-                for (var i = to - 1; i >= from; i += by)
+                for (var i = to - 1; i >= from; i = -by > i - from ? from - 1 : i + by)
                 {
                     path.Visit(root, items[i], next, matches);
                 }
