@@ -28,7 +28,18 @@ internal sealed class JsonPathException(string reason, int position)
 /// </remarks>
 internal sealed class JsonPath
 {
+    /// <summary>
+    /// How many values one evaluation may visit (descents, wildcards, filters, the paths inside filters): a path read
+    /// from a row, such as nested <c>$..</c> filters, could otherwise take time and memory polynomial in the
+    /// document with an exponent the path chooses. Past it the evaluation fails.
+    /// </summary>
+    internal const int MaxVisits = 1 << 22;
+
     private static readonly ConcurrentDictionary<string, JsonPath> Cache = new(StringComparer.Ordinal);
+
+    /// <summary>The visits the evaluation running on this thread has left (set by the public <see cref="TryEvaluate(Value, out Value, out string?)"/>).</summary>
+    [ThreadStatic]
+    private static int visitsLeft;
 
     private readonly Step[] steps;
     private readonly int firstAmbiguous;
@@ -76,7 +87,29 @@ internal sealed class JsonPath
     /// Evaluates the path on <paramref name="root"/>: a plain path's value (false with the reason when it fails), or
     /// the array of an ambiguous path's matches.
     /// </summary>
-    public bool TryEvaluate(Value root, out Value result, out string? error) => TryEvaluate(root, root, out result, out error);
+    public bool TryEvaluate(Value root, out Value result, out string? error)
+    {
+        visitsLeft = MaxVisits;
+        try
+        {
+            return TryEvaluate(root, root, out result, out error);
+        }
+        catch (VisitLimitException)
+        {
+            result = Value.Null;
+            error = $"the path visits more than {MaxVisits} values";
+            return false;
+        }
+    }
+
+    /// <summary>Counts one visit against the running evaluation's bound.</summary>
+    private static void CountVisit()
+    {
+        if (--visitsLeft < 0)
+        {
+            throw new VisitLimitException();
+        }
+    }
 
     private bool TryEvaluate(Value root, Value start, out Value result, out string? error)
     {
@@ -107,6 +140,7 @@ internal sealed class JsonPath
     /// <summary>Follows the steps from <paramref name="index"/> on, adding what they reach to <paramref name="matches"/>.</summary>
     private void Visit(Value root, Value current, int index, List<Value> matches)
     {
+        CountVisit();
         while (index < steps.Length && !steps[index].IsAmbiguous)
         {
             if (!steps[index].TrySelect(root, current, out current, out _))
@@ -306,6 +340,7 @@ internal sealed class JsonPath
 
         private void Test(JsonPath path, Value root, Value child, int next, List<Value> matches)
         {
+            CountVisit();
             if (condition.TryEvaluate(root, child, out var verdict) && verdict.Kind == ValueKind.Boolean && verdict.AsBoolean)
             {
                 path.Visit(root, child, next, matches);
@@ -320,6 +355,7 @@ internal sealed class JsonPath
 
         public override void Expand(JsonPath path, Value root, Value current, int next, List<Value> matches)
         {
+            CountVisit();
             path.Visit(root, current, next, matches);
             var children = Children(current, out var obj);
             foreach (var child in children)
@@ -1139,3 +1175,6 @@ internal sealed class JsonPath
         private JsonPathException Error(string reason) => new(reason, position + 1);
     }
 }
+
+/// <summary>Thrown when an evaluation passes <see cref="JsonPath.MaxVisits"/>; caught where the evaluation started.</summary>
+internal sealed class VisitLimitException() : Exception("too many values visited");
