@@ -52,4 +52,18 @@ public sealed class HostileInputFunctionTests
         var value = FunctionCaseTests.Evaluate(row, "decompress(compress(lpad(s, 1000000), 'zstd'), 'zstd')", new FakeTimeProvider(), TimeZoneInfo.Utc);
         Assert.That(value.AsBytes, Has.Length.EqualTo(1_000_005));
     }
+
+    [Test]
+    public void Nested_descents_in_a_json_path_are_bounded()
+    {
+        // Each `$..` filter walks the whole document for every value the outer one tests: 400^4 steps unbounded.
+        var doc = "[" + string.Join(",", Enumerable.Range(0, 100).Select(i => "[[1,2],[3,4],{\"a\":[5,6]}]")) + "]";
+        var row = $$"""{"d": {{doc}}, "p": "$..[?($..[?($..[?($..[?(@ == 1)])])])]"}""";
+        var clock = new FakeTimeProvider();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = Assert.Throws<EvaluationException>(() => FunctionCaseTests.Evaluate(row, "json_path_query(d, p)", clock, TimeZoneInfo.Utc))!;
+        Assert.That(error.Message, Does.Contain("visits more than"));
+        Assert.That(FunctionCaseTests.Evaluate(row, "json_path_exists(d, p)", clock, TimeZoneInfo.Utc).AsBoolean, Is.False);
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)));
+    }
 }

@@ -12,6 +12,13 @@ internal static class ArrayFunctions
     /// <summary>The most elements <c>repeat</c> and <c>sequence</c> build (a guard against a typo exhausting memory).</summary>
     internal const int MaxBuiltLength = 1_000_000;
 
+    /// <summary>
+    /// The most a <c>repeat</c> result may hold counting every level (the copies share one value, but what reads them
+    /// does not: <c>array_flatten(repeat(repeat(1, 1000000), 1000000))</c> would build 10^12 elements), in units of
+    /// about 16 bytes: a value, or 8 characters of a string, or 16 bytes of a binary.
+    /// </summary>
+    internal const long MaxBuiltWeight = 1 << 24;
+
     private const string FirstNotArray = "first argument should be array of interface{}";
     private const string SecondNotArray = "second argument should be array of interface{}";
     private const string ElementsNotArrays = "array elements should be array";
@@ -177,7 +184,7 @@ internal static class ArrayFunctions
                     ValueKind.Float when at.AsFloat == Math.Truncate(at.AsFloat) && Math.Abs(at.AsFloat) < 9.2e18 => (long)at.AsFloat,
                     _ => throw Error("element_at", $"cannot convert {at.Describe()} to int"),
                 };
-                if (index >= items.Length || -index > items.Length)
+                if (index >= items.Length || index < -items.Length)
                 {
                     throw Error("element_at", "index out of range");
                 }
@@ -592,9 +599,53 @@ internal static class ArrayFunctions
             throw Error("repeat", n < 0 ? "second argument should not be negative" : $"the count must be at most {MaxBuiltLength}");
         }
 
+        if (n > 0 && Weight(value, (MaxBuiltWeight / n) + 1) > MaxBuiltWeight / n)
+        {
+            throw Error("repeat", $"the result would hold more than {MaxBuiltWeight} values counting nested ones");
+        }
+
         var items = new Value[n];
         System.Array.Fill(items, value);
         return Value.From(items);
+    }
+
+    /// <summary>The size of <paramref name="value"/> in <see cref="MaxBuiltWeight"/>'s units, counted no further than just past <paramref name="limit"/>.</summary>
+    private static long Weight(Value value, long limit)
+    {
+        long weight = 1;
+        switch (value.Kind)
+        {
+            case ValueKind.String:
+                weight += value.AsString.Length / 8;
+                break;
+            case ValueKind.Bytes:
+                weight += value.AsBytes.Length / 16;
+                break;
+            case ValueKind.Array:
+                foreach (var item in value.AsArray)
+                {
+                    weight += Weight(item, limit - weight);
+                    if (weight > limit)
+                    {
+                        break;
+                    }
+                }
+
+                break;
+            case ValueKind.Object:
+                foreach (var field in value.AsObject.Fields)
+                {
+                    weight += (field.Key.Length / 8) + Weight(field.Value, limit - weight);
+                    if (weight > limit)
+                    {
+                        break;
+                    }
+                }
+
+                break;
+        }
+
+        return weight;
     }
 
     /// <summary>

@@ -16,6 +16,12 @@ namespace EdgeStream.Functions.Builtins;
 /// </summary>
 internal sealed class GoRegex
 {
+    /// <summary>
+    /// The longest text <see cref="ReplaceAll"/> builds (16 Mi characters): a template repeated at every match (an
+    /// empty pattern matches between all characters) could otherwise multiply a row's size by itself.
+    /// </summary>
+    internal const int MaxReplacedLength = 1 << 24;
+
     private const int CacheLimit = 256;
 
     private static readonly ConcurrentDictionary<string, GoRegex> Cache = new(StringComparer.Ordinal);
@@ -120,6 +126,10 @@ internal sealed class GoRegex
                 builder.Append(input, copied, match.Index - copied);
                 replacement.AppendTo(builder, match, this);
                 copied = end;
+                if (builder.Length > MaxReplacedLength - (input.Length - copied))
+                {
+                    throw FunctionArgs.Error("regexp_replace", $"the result would be longer than {MaxReplacedLength} characters");
+                }
             }
 
             lastEnd = end;

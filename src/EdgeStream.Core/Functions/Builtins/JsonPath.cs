@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using EdgeStream.Abstractions;
+using EdgeStream.Compilation;
 
 namespace EdgeStream.Functions.Builtins;
 
@@ -27,7 +28,18 @@ internal sealed class JsonPathException(string reason, int position)
 /// </remarks>
 internal sealed class JsonPath
 {
+    /// <summary>
+    /// How many values one evaluation may visit (descents, wildcards, filters, the paths inside filters): a path read
+    /// from a row, such as nested <c>$..</c> filters, could otherwise take time and memory polynomial in the
+    /// document with an exponent the path chooses. Past it the evaluation fails.
+    /// </summary>
+    internal const int MaxVisits = 1 << 22;
+
     private static readonly ConcurrentDictionary<string, JsonPath> Cache = new(StringComparer.Ordinal);
+
+    /// <summary>The visits the evaluation running on this thread has left (set by the public <see cref="TryEvaluate(Value, out Value, out string?)"/>).</summary>
+    [ThreadStatic]
+    private static int visitsLeft;
 
     private readonly Step[] steps;
     private readonly int firstAmbiguous;
@@ -75,7 +87,29 @@ internal sealed class JsonPath
     /// Evaluates the path on <paramref name="root"/>: a plain path's value (false with the reason when it fails), or
     /// the array of an ambiguous path's matches.
     /// </summary>
-    public bool TryEvaluate(Value root, out Value result, out string? error) => TryEvaluate(root, root, out result, out error);
+    public bool TryEvaluate(Value root, out Value result, out string? error)
+    {
+        visitsLeft = MaxVisits;
+        try
+        {
+            return TryEvaluate(root, root, out result, out error);
+        }
+        catch (VisitLimitException)
+        {
+            result = Value.Null;
+            error = $"the path visits more than {MaxVisits} values";
+            return false;
+        }
+    }
+
+    /// <summary>Counts one visit against the running evaluation's bound.</summary>
+    private static void CountVisit()
+    {
+        if (--visitsLeft < 0)
+        {
+            throw new VisitLimitException();
+        }
+    }
 
     private bool TryEvaluate(Value root, Value start, out Value result, out string? error)
     {
@@ -106,6 +140,7 @@ internal sealed class JsonPath
     /// <summary>Follows the steps from <paramref name="index"/> on, adding what they reach to <paramref name="matches"/>.</summary>
     private void Visit(Value root, Value current, int index, List<Value> matches)
     {
+        CountVisit();
         while (index < steps.Length && !steps[index].IsAmbiguous)
         {
             if (!steps[index].TrySelect(root, current, out current, out _))
@@ -263,14 +298,15 @@ internal sealed class JsonPath
             var by = step == 0 ? 1 : step;
             if (by > 0)
             {
-                for (var i = from; i < to; i += by)
+                // The next index is computed without overflow: a step near long.MaxValue ends the walk.
+                for (var i = from; i < to; i = by >= to - i ? to : i + by)
                 {
                     path.Visit(root, items[i], next, matches);
                 }
             }
             else
             {
-                for (var i = to - 1; i >= from; i += by)
+                for (var i = to - 1; i >= from; i = -by > i - from ? from - 1 : i + by)
                 {
                     path.Visit(root, items[i], next, matches);
                 }
@@ -304,6 +340,7 @@ internal sealed class JsonPath
 
         private void Test(JsonPath path, Value root, Value child, int next, List<Value> matches)
         {
+            CountVisit();
             if (condition.TryEvaluate(root, child, out var verdict) && verdict.Kind == ValueKind.Boolean && verdict.AsBoolean)
             {
                 path.Visit(root, child, next, matches);
@@ -318,6 +355,7 @@ internal sealed class JsonPath
 
         public override void Expand(JsonPath path, Value root, Value current, int next, List<Value> matches)
         {
+            CountVisit();
             path.Visit(root, current, next, matches);
             var children = Children(current, out var obj);
             foreach (var child in children)
@@ -416,11 +454,15 @@ internal sealed class JsonPath
         }
     }
 
-    /// <summary><c>=~</c> and <c>!~</c>: a string matched against a regular expression (compiled once when it is a literal).</summary>
+    /// <summary>
+    /// <c>=~</c> and <c>!~</c>: a string matched against a regular expression in Go's syntax (gval's operator), on the
+    /// linear-time engine of <see cref="GoRegex"/> (a path may come from a row: no pattern can take exponential time);
+    /// compiled once when it is a literal, else through <see cref="GoRegex"/>'s bounded cache.
+    /// </summary>
     private sealed class MatchExpr(Expr subject, Expr pattern, bool negate) : Expr
     {
         private readonly Regex? constant = pattern is LiteralExpr { Value.Kind: ValueKind.String } literal
-            ? new Regex(literal.Value.AsString, RegexOptions.CultureInvariant)
+            ? GoRegex.Compile(literal.Value.AsString).Regex
             : null;
 
         public override bool TryEvaluate(Value root, Value current, out Value result)
@@ -440,9 +482,9 @@ internal sealed class JsonPath
             {
                 try
                 {
-                    regex = new Regex(p.AsString, RegexOptions.CultureInvariant);
+                    regex = GoRegex.Get("json_path", p.AsString).Regex;
                 }
-                catch (ArgumentException)
+                catch (EvaluationException)
                 {
                     return false;
                 }
@@ -915,7 +957,7 @@ internal sealed class JsonPath
                         _ => new MatchExpr(left, right, negate: true),
                     };
                 }
-                catch (ArgumentException e)
+                catch (FormatException e)
                 {
                     position = at;
                     throw Error($"bad regular expression: {e.Message}");
@@ -1133,3 +1175,6 @@ internal sealed class JsonPath
         private JsonPathException Error(string reason) => new(reason, position + 1);
     }
 }
+
+/// <summary>Thrown when an evaluation passes <see cref="JsonPath.MaxVisits"/>; caught where the evaluation started.</summary>
+internal sealed class VisitLimitException() : Exception("too many values visited");

@@ -42,7 +42,7 @@ internal static class StringFunctions
         new("trim", "s", static (args, _) => args[0].IsNull ? Value.Null : Value.From(Text(args[0]).Trim())),
         new("reverse", "s", static (args, _) => args[0].IsNull ? Value.Null : Value.From(Reverse(Text(args[0])))),
         new("substring", "sii", static (args, _) => AnyNull(args) ? Value.Null : Value.From(Substring(args)), PrepareSubstring),
-        new("split_value", "ssi", static (args, _) => AnyNull(args) ? Value.Null : Value.From(SplitValue(args))),
+        new("split_value", "ssi", static (args, _) => AnyNull(args) ? Value.Null : Value.From(SplitValue(args)), PrepareSplitValue),
         new("format", "nis", static (args, _) => AnyNull(args) ? Value.Null : Value.From(Format(args, null)), PrepareFormat),
 
         // Regular expressions (Go's RE2 syntax): a null argument gives false (regexp_matches) or null.
@@ -231,6 +231,17 @@ internal static class StringFunctions
 
         var stop = s.IndexOf(separator, start, StringComparison.Ordinal);
         return stop < 0 ? s[start..] : s[start..stop];
+    }
+
+    /// <summary>As eKuiper, a negative constant index is refused at rule creation (a negative index from a row counts from the end).</summary>
+    private static ScalarBody? PrepareSplitValue(PreparedCall call)
+    {
+        if (call.Constant(2) is { Kind: ValueKind.Integer } index && index.AsInteger < 0)
+        {
+            throw call.Fail(2, "the index should not be a negative integer");
+        }
+
+        return null;
     }
 
     /// <summary>A split index checked against <paramref name="size"/> parts, a negative one counted from the end.</summary>
