@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using EdgeStream.Abstractions;
 using EdgeStream.Functions.Builtins;
 using EdgeStream.Planning;
@@ -217,6 +218,11 @@ internal sealed class ExpressionCompiler
             case CallExpr call when bound.Functions.TryGet(call.Name, out var aggregate) && aggregate.Kind == Functions.FunctionKind.Aggregate
                 && (Aggregates.IsBuiltin(aggregate.Name) || aggregate.Implementation is IAggregateFunction):
                 {
+                    if (aggregate.Implementation is null)
+                    {
+                        CheckLiteralKinds(call, aggregate.Name);
+                    }
+
                     var argument = call.Arguments.Count == 0 || call.Arguments[0] is Wildcard ? null : Compile(call.Arguments[0]);
                     var context = new FunctionContext(ruleId, aggregate.Name);
                     Func<IAggregateAccumulator>? user = aggregate.Implementation is IAggregateFunction custom ? () => custom.CreateAccumulator(context) : null;
@@ -234,6 +240,7 @@ internal sealed class ExpressionCompiler
             case CallExpr call when bound.Functions.TryGet(call.Name, out var analytic) && analytic.Kind == Functions.FunctionKind.Analytic
                 && AnalyticCall.Supports(analytic.Name):
                 {
+                    CheckLiteralKinds(call, analytic.Name);
                     if (analytic.Name.StartsWith("acc_", StringComparison.Ordinal) && call.Arguments.Count == 2)
                     {
                         throw BindError.At(call.Span, SqlErrorCode.WrongArity, $"function `{call.Name}` takes 1 or 3 arguments (x, or x, begin, reset), not 2: {analytic.Signature}");
@@ -394,6 +401,59 @@ internal sealed class ExpressionCompiler
             return inner.GetTimestamp();
         }
     }
+
+    /// <summary>
+    /// The argument kinds of the built-in aggregates and analytic functions that take more than a value (letters as
+    /// <see cref="ScalarFunction.ArgKinds"/>): their literal options are checked at rule creation, as eKuiper's
+    /// validators check them.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string> OptionKinds = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["lag"] = "xixb",
+        ["changed_col"] = "bx",
+        ["had_changed"] = "bx",
+        ["changed_cols"] = "sbx",
+        ["acc_sum"] = "xbb",
+        ["acc_avg"] = "xbb",
+        ["acc_min"] = "xbb",
+        ["acc_max"] = "xbb",
+        ["acc_count"] = "xbb",
+        ["percentile_cont"] = "xn",
+        ["percentile_disc"] = "xn",
+        ["deduplicate"] = "xb",
+        ["last_value"] = "xb",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Refuses a literal option of the wrong kind (<c>lag(x, 'two')</c>) at its position.</summary>
+    private static void CheckLiteralKinds(CallExpr call, string name)
+    {
+        if (!OptionKinds.TryGetValue(name, out var kinds))
+        {
+            return;
+        }
+
+        for (var i = 0; i < call.Arguments.Count; i++)
+        {
+            var kind = kinds[Math.Min(i, kinds.Length - 1)];
+            if (LiteralValue(call.Arguments[i]) is { } value && !ScalarFunction.Fits(kind, value))
+            {
+                throw BindError.At(call.Arguments[i].Span, SqlErrorCode.TypeMismatch,
+                    $"{name}: argument {i + 1} must be {ScalarFunction.Describe(kind)}, not {value.Describe()}");
+            }
+        }
+    }
+
+    /// <summary>A literal argument's value; null for anything else.</summary>
+    private static Value? LiteralValue(Expr expr) => expr switch
+    {
+        IntegerLiteral i => Value.From(i.Value),
+        FloatLiteral f => Value.From(f.Value),
+        StringLiteral s => Value.From(s.Value),
+        BooleanLiteral b => Value.From(b.Value),
+        UnaryExpr { Operator: UnaryOperator.Negate, Operand: IntegerLiteral i } => Value.From(-i.Value),
+        UnaryExpr { Operator: UnaryOperator.Negate, Operand: FloatLiteral f } => Value.From(-f.Value),
+        _ => null,
+    };
 
     /// <summary>
     /// Whether an argument is written as a literal (<c>'x'</c>, <c>-1</c>, <c>true</c>): what eKuiper's validators check
