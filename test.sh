@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of the repository, on a machine that has only the .NET SDK.
-# It installs what the tests need first: NuGet packages through restore. (The MySQL and MQTT sink tests will add
-# MariaDB and Mosquitto here, from Debian packages, when their issues land.)
+# It installs what the tests need first: MariaDB (the MySQL sink's tests start their own server) from Debian's
+# packages when it is missing, and NuGet packages through restore. (The MQTT tests will add Mosquitto here.)
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Parser".
 set -euo pipefail
 cd "$(dirname "$0")"
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "installing mariadb-server (Debian package) for the MySQL sink tests"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q --no-install-recommends mariadb-server >/dev/null \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends mariadb-server >/dev/null; }
+fi
 
 dotnet restore EdgeStream.sln
 dotnet build EdgeStream.sln -c Release --no-restore

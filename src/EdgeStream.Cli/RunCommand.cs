@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EdgeStream.Sinks.MySql;
 using EdgeStream.Testing;
 
 namespace EdgeStream.Cli;
@@ -115,6 +116,7 @@ internal sealed class RunCommand
         }
 
         var engine = new EdgeStreamEngine();
+        engine.RegisterMySqlSink(); // rule files with a `mysql` or `sql` action
         await using (engine.ConfigureAwait(false))
         {
             for (var i = 0; i < streams.Count; i++)
