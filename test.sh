@@ -18,6 +18,14 @@ fi
 dotnet restore EdgeStream.sln
 dotnet build EdgeStream.sln -c Release --no-restore
 rm -rf TestResults
-dotnet test EdgeStream.sln -c Release --no-build \
-  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
-  --results-directory TestResults "$@"
+
+# One run per test project, each with its own results file (one shared name would be overwritten), so the counts
+# `.ci/run` adds up cover every project; a failing project fails the script after the others have run.
+status=0
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet test "$project" -c Release --no-build \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory TestResults "$@" || status=1
+done
+exit "$status"
