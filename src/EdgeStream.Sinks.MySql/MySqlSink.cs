@@ -21,8 +21,10 @@ internal sealed partial class MySqlSink : ISink
     private readonly MySqlDataSource dataSource;
     private readonly string table;
     private readonly string? tableDataField;
+    private readonly string? rowkindField;
+    private readonly string? keyField;
     private readonly ILogger logger;
-    private readonly Dictionary<(string Columns, int Rows), string> statements = [];
+    private readonly Dictionary<(string Shape, int Rows), string> statements = [];
 
     public MySqlSink(SinkContext context, MySqlSinkOptions options)
     {
@@ -31,6 +33,17 @@ internal sealed partial class MySqlSink : ISink
         var settings = MySqlUrl.Parse(options.Url);
         table = MySqlIdentifier.QuoteTable(options.Table);
         tableDataField = string.IsNullOrEmpty(options.TableDataField) ? null : options.TableDataField;
+        rowkindField = string.IsNullOrEmpty(options.RowkindField) ? null : options.RowkindField;
+        keyField = string.IsNullOrEmpty(options.KeyField) ? null : options.KeyField;
+        if (rowkindField is not null && keyField is null)
+        {
+            throw new ArgumentException("keyField: rowkindField needs the key column that update, delete and upsert rows are matched on");
+        }
+
+        if (keyField is not null)
+        {
+            MySqlIdentifier.Quote(keyField, "keyField");
+        }
         logger = context.Logger;
         dataSource = new MySqlDataSource(settings.ConnectionString);
     }
@@ -69,10 +82,12 @@ internal sealed partial class MySqlSink : ISink
             var start = 0;
             while (start < records.Count)
             {
-                // Consecutive rows with the same columns share statements; a row without a column leaves it to its default.
-                var columns = records[start].Keys.ToArray();
+                // Consecutive rows of the same kind with the same columns share statements; a row without a column
+                // leaves it to its default.
+                var kind = KindOf(records[start]);
+                var columns = ColumnsOf(records[start]);
                 var end = start + 1;
-                while (end < records.Count && SameColumns(records[end], columns))
+                while (end < records.Count && KindOf(records[end]) == kind && SameColumns(records[end], columns))
                 {
                     end++;
                 }
@@ -81,7 +96,7 @@ internal sealed partial class MySqlSink : ISink
                 for (var chunk = start; chunk < end; chunk += perStatement)
                 {
                     var count = Math.Min(perStatement, end - chunk);
-                    await InsertAsync(connection, transaction, columns, records, chunk, count, cancellationToken).ConfigureAwait(false);
+                    await ExecuteAsync(connection, transaction, kind, columns, records, chunk, count, cancellationToken).ConfigureAwait(false);
                 }
 
                 start = end;
@@ -97,13 +112,52 @@ internal sealed partial class MySqlSink : ISink
 
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
-    private async Task InsertAsync(MySqlConnection connection, MySqlTransaction transaction, string[] columns,
+    /// <summary>What a row asks for: <c>insert</c> unless its <c>rowkindField</c> says otherwise.</summary>
+    private RowKind KindOf(IReadOnlyDictionary<string, object?> record)
+    {
+        if (rowkindField is null || !record.TryGetValue(rowkindField, out var kind) || kind is null)
+        {
+            return RowKind.Insert;
+        }
+
+        return (kind as string)?.ToLowerInvariant() switch
+        {
+            "insert" => RowKind.Insert,
+            "upsert" => RowKind.Upsert,
+            "update" => RowKind.Update,
+            "delete" => RowKind.Delete,
+            _ => throw new SinkException($"rowkindField `{rowkindField}` is `{kind}`: expected insert, upsert, update or delete", isTransient: false),
+        };
+    }
+
+    /// <summary>The row's columns to write: its keys, without the rowkind field.</summary>
+    private string[] ColumnsOf(IReadOnlyDictionary<string, object?> record) =>
+        rowkindField is null ? record.Keys.ToArray() : record.Keys.Where(k => !string.Equals(k, rowkindField, StringComparison.Ordinal)).ToArray();
+
+    private async Task ExecuteAsync(MySqlConnection connection, MySqlTransaction transaction, RowKind kind, string[] columns,
+        IReadOnlyList<IReadOnlyDictionary<string, object?>> records, int first, int count, CancellationToken cancellationToken)
+    {
+        if (kind is RowKind.Update)
+        {
+            // One statement per row: each sets its own values.
+            for (var r = first; r < first + count; r++)
+            {
+                await RunAsync(connection, transaction, Statement(kind, columns, 1), columns, records, r, 1, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        await RunAsync(connection, transaction, Statement(kind, columns, count), kind is RowKind.Delete ? [keyField!] : columns, records, first, count, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task RunAsync(MySqlConnection connection, MySqlTransaction transaction, string sql, string[] columns,
         IReadOnlyList<IReadOnlyDictionary<string, object?>> records, int first, int count, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
         await using var commandScope = command.ConfigureAwait(false);
         command.Transaction = transaction;
-        command.CommandText = Statement(columns, count);
+        command.CommandText = sql;
         var parameters = command.Parameters;
         var index = 0;
         for (var r = first; r < first + count; r++)
@@ -111,7 +165,8 @@ internal sealed partial class MySqlSink : ISink
             var record = records[r];
             foreach (var column in columns)
             {
-                parameters.Add(new MySqlParameter("@p" + index.ToString(System.Globalization.CultureInfo.InvariantCulture), MySqlValues.ToParameter(record[column])));
+                parameters.Add(new MySqlParameter("@p" + index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    MySqlValues.ToParameter(record.TryGetValue(column, out var value) ? value : null)));
                 index++;
             }
         }
@@ -119,16 +174,88 @@ internal sealed partial class MySqlSink : ISink
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary><c>INSERT INTO `t` (`a`, `b`) VALUES (@p0, @p1), (@p2, @p3)</c>, built once per column set and row count.</summary>
-    private string Statement(string[] columns, int rows)
+    /// <summary>
+    /// The statement for <paramref name="rows"/> rows of a kind, built once per kind, column set and row count:
+    /// <c>INSERT INTO `t` (`a`, `b`) VALUES (@p0, @p1), (@p2, @p3)</c>, the same with
+    /// <c>ON DUPLICATE KEY UPDATE `b` = VALUES(`b`)</c> for upserts, <c>UPDATE `t` SET `b` = @p1 WHERE `a` = @p0</c>,
+    /// <c>DELETE FROM `t` WHERE `a` IN (@p0, @p1)</c>. Parameters follow the columns, row by row (the key alone for a delete).
+    /// </summary>
+    private string Statement(RowKind kind, string[] columns, int rows)
     {
-        var key = (string.Join('\0', columns), rows);
+        var key = (string.Join('\0', columns) + "\0" + kind.ToString(), rows);
         if (statements.TryGetValue(key, out var cached))
         {
             return cached;
         }
 
-        var sql = new StringBuilder("INSERT INTO ").Append(table).Append(" (");
+        var sql = new StringBuilder();
+        switch (kind)
+        {
+            case RowKind.Delete:
+                sql.Append("DELETE FROM ").Append(table).Append(" WHERE ").AppendQuoted(keyField!).Append(" IN (");
+                for (var r = 0; r < rows; r++)
+                {
+                    sql.Append(r == 0 ? "@p" : ", @p").Append(r);
+                }
+
+                sql.Append(')');
+                break;
+            case RowKind.Update:
+                {
+                    sql.Append("UPDATE ").Append(table).Append(" SET ");
+                    var first = true;
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        if (!string.Equals(columns[c], keyField, StringComparison.Ordinal))
+                        {
+                            sql.Append(first ? string.Empty : ", ").AppendQuoted(columns[c]).Append(" = @p").Append(c);
+                            first = false;
+                        }
+                    }
+
+                    var keyIndex = Array.IndexOf(columns, keyField);
+                    if (first || keyIndex < 0)
+                    {
+                        throw new SinkException($"an update row needs its key column `{keyField}` and a column to set", isTransient: false);
+                    }
+
+                    sql.Append(" WHERE ").AppendQuoted(keyField!).Append(" = @p").Append(keyIndex);
+                    break;
+                }
+
+            default:
+                AppendInsert(sql, columns, rows);
+                if (kind is RowKind.Upsert)
+                {
+                    sql.Append(" ON DUPLICATE KEY UPDATE ");
+                    var first = true;
+                    foreach (var column in columns.Where(c => !string.Equals(c, keyField, StringComparison.Ordinal)))
+                    {
+                        sql.Append(first ? string.Empty : ", ").AppendQuoted(column).Append(" = VALUES(").AppendQuoted(column).Append(')');
+                        first = false;
+                    }
+
+                    if (first)
+                    {
+                        sql.AppendQuoted(keyField!).Append(" = ").AppendQuoted(keyField!);
+                    }
+                }
+
+                break;
+        }
+
+        var text = sql.ToString();
+        if (statements.Count < 256)
+        {
+            statements[key] = text;
+        }
+
+        return text;
+    }
+
+    private void AppendInsert(StringBuilder sql, string[] columns, int rows)
+    {
+        sql.Append("INSERT INTO ").Append(table).Append(" (");
         for (var c = 0; c < columns.Length; c++)
         {
             sql.Append(c == 0 ? string.Empty : ", ").AppendQuoted(columns[c]);
@@ -146,33 +273,34 @@ internal sealed partial class MySqlSink : ISink
 
             sql.Append(')');
         }
-
-        var text = sql.ToString();
-        if (statements.Count < 256)
-        {
-            statements[key] = text;
-        }
-
-        return text;
     }
 
-    private static bool SameColumns(IReadOnlyDictionary<string, object?> record, string[] columns)
+    private bool SameColumns(IReadOnlyDictionary<string, object?> record, string[] columns)
     {
-        if (record.Count != columns.Length)
-        {
-            return false;
-        }
-
         var i = 0;
         foreach (var key in record.Keys)
         {
-            if (!string.Equals(key, columns[i++], StringComparison.Ordinal))
+            if (string.Equals(key, rowkindField, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (i == columns.Length || !string.Equals(key, columns[i++], StringComparison.Ordinal))
             {
                 return false;
             }
         }
 
-        return true;
+        return i == columns.Length;
+    }
+
+    /// <summary>What a row asks for (eKuiper's row kinds).</summary>
+    private enum RowKind
+    {
+        Insert,
+        Upsert,
+        Update,
+        Delete,
     }
 
     /// <summary>The rows held in <paramref name="field"/> of each result row: an object is one, an array of objects several.</summary>

@@ -22,4 +22,15 @@ public sealed class MySqlSinkOptions
     /// objects), as eKuiper's <c>tableDataField</c>; the rest of the result row is not written.
     /// </summary>
     public string? TableDataField { get; set; }
+
+    /// <summary>
+    /// When set, the field of each row that says what to do with it, as eKuiper's <c>rowkindField</c>: <c>insert</c>
+    /// (also when the field is absent), <c>upsert</c> (insert, or update the row with the same unique key),
+    /// <c>update</c> or <c>delete</c> (the row whose <see cref="KeyField"/> column has the row's key). The field itself
+    /// is not written.
+    /// </summary>
+    public string? RowkindField { get; set; }
+
+    /// <summary>The key column that <c>update</c>, <c>delete</c> and <c>upsert</c> rows are matched on (needed with <see cref="RowkindField"/>).</summary>
+    public string? KeyField { get; set; }
 }

@@ -156,6 +156,60 @@ public sealed class MySqlSinkTests
     }
 
     [Test]
+    public async Task Rowkind_inserts_upserts_updates_and_deletes_by_key_in_order()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (id BIGINT PRIMARY KEY, name VARCHAR(20), n BIGINT)");
+        await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string>
+        {
+            ["url"] = MariaDbServer.ConnectionString, ["table"] = table, ["rowkindField"] = "action", ["keyField"] = "id", ["batchSize"] = "3", ["lingerInterval"] = "20",
+        });
+        (string? Action, long Id, string Name, long N)[] changes =
+        [
+            ("insert", 1, "one", 1), (null, 2, "two", 2), ("upsert", 1, "uno", 10), ("update", 2, "dos", 20),
+            ("insert", 3, "three", 3), ("delete", 1, "", 0), ("UPSERT", 4, "four", 4), ("upsert", 4, "cuatro", 40),
+        ];
+        foreach (var (action, id, name, n) in changes)
+        {
+            var row = new Dictionary<string, object?> { ["id"] = id, ["name"] = name, ["n"] = n };
+            if (action is not null)
+            {
+                row["action"] = action;
+            }
+
+            await engine.PublishAsync("s", row);
+        }
+
+        await WaitForRowsAsync(table, 3);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        List<(object?, object?, object?)> rows;
+        do
+        {
+            rows = (await MariaDbServer.QueryAsync($"SELECT id, name, n FROM `{table}` ORDER BY id")).Select(r => (r["id"], r["name"], r["n"])).ToList();
+        }
+        while (!rows.SequenceEqual([(2L, "dos", 20L), (3L, "three", 3L), (4L, "cuatro", 40L)]) && DateTime.UtcNow < deadline && await Delay());
+
+        Assert.That(rows, Is.EqualTo(new[] { ((object?)2L, (object?)"dos", (object?)20L), (3L, "three", 3L), (4L, "cuatro", 40L) }));
+        Assert.That(engine.GetRuleStatus("r").Errors, Is.Zero);
+    }
+
+    private static async Task<bool> Delay()
+    {
+        await Task.Delay(50);
+        return true;
+    }
+
+    [Test]
+    public void Rowkind_without_a_key_field_fails_rule_creation()
+    {
+        var error = Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string> { ["url"] = MariaDbServer.ConnectionString, ["table"] = "t", ["rowkindField"] = "action" });
+        })!;
+        Assert.That(error.Message, Does.Contain("keyField"));
+    }
+
+    [Test]
     public async Task A_batch_the_table_refuses_goes_to_dead_letters_and_the_rule_goes_on()
     {
         var table = NewTable();
