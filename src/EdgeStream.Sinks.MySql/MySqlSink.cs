@@ -108,6 +108,13 @@ internal sealed partial class MySqlSink : ISink
         {
             throw Classify(e, "write");
         }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or EndOfStreamException or ObjectDisposedException
+            && !cancellationToken.IsCancellationRequested)
+        {
+            // The connection broke under the batch (the server crashed or restarted): the transaction did not commit.
+            Log.WillRetry(logger, "write", e.Message);
+            throw new SinkException($"mysql: the connection was lost: {e.Message}", isTransient: true, e);
+        }
     }
 
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
@@ -338,8 +345,12 @@ internal sealed partial class MySqlSink : ISink
     /// </summary>
     private SinkException Classify(MySqlException e, string what)
     {
+        // Only what the server says about the rows themselves (bad column, bad value, constraint: an SQLSTATE outside
+        // class 08) is permanent; a lost or refused connection, a timeout, a server going down are worth retrying.
         var transient = e.IsTransient || e.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.CommandTimeoutExpired
-            or MySqlErrorCode.ServerShutdown;
+                or MySqlErrorCode.ServerShutdown or MySqlErrorCode.None or MySqlErrorCode.QueryInterrupted
+            || string.IsNullOrEmpty(e.SqlState) || e.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || e.InnerException is System.Net.Sockets.SocketException or IOException or EndOfStreamException;
         if (transient)
         {
             Log.WillRetry(logger, what, e.Message);

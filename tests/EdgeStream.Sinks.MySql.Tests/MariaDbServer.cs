@@ -22,6 +22,7 @@ public sealed class MariaDbServer
 
     private static Process? server;
     private static string? directory;
+    private static ProcessStartInfo? startInfo;
 
     public static int Port { get; private set; }
 
@@ -67,6 +68,7 @@ public sealed class MariaDbServer
             start.ArgumentList.Add(argument);
         }
 
+        startInfo = start;
         server = Process.Start(start) ?? throw new InvalidOperationException("mariadbd did not start");
         await WaitUntilUpAsync();
         await using var admin = new MySqlConnection($"Server={Socket};Protocol=Unix;User ID=root;");
@@ -91,6 +93,17 @@ public sealed class MariaDbServer
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>Kills the server (SIGKILL, as a crash or power loss would), keeps it down for <paramref name="downtime"/>, starts it again.</summary>
+    public static async Task CrashAndRestartAsync(TimeSpan downtime)
+    {
+        server!.Kill(entireProcessTree: true);
+        await server.WaitForExitAsync();
+        server.Dispose();
+        await Task.Delay(downtime);
+        server = Process.Start(startInfo!) ?? throw new InvalidOperationException("mariadbd did not restart");
+        await WaitUntilUpAsync();
     }
 
     /// <summary>Runs a statement as the test user.</summary>

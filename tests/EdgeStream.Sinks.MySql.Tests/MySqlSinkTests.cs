@@ -227,6 +227,50 @@ public sealed class MySqlSinkTests
     }
 
     [Test]
+    public async Task A_server_crash_mid_stream_loses_nothing_and_an_upsert_key_writes_each_row_once()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (id BIGINT PRIMARY KEY, v BIGINT)");
+        await using var engine = await EngineAsync("SELECT id, v, 'upsert' AS action FROM s", new Dictionary<string, string>
+        {
+            ["url"] = MariaDbServer.ConnectionString + ";Connection Timeout=2", ["table"] = table,
+            ["rowkindField"] = "action", ["keyField"] = "id", ["batchSize"] = "50", ["lingerInterval"] = "10",
+        });
+        using var stop = new CancellationTokenSource();
+        var letters = engine.Memory.Subscribe(EdgeStreamEngine.DeadLetterTopic, stop.Token);
+        const int Count = 3_000;
+        var publishing = Task.Run(async () =>
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                await engine.PublishAsync("s", new Dictionary<string, object?> { ["id"] = (long)i, ["v"] = (long)i * 2 });
+                if (i % 100 == 0)
+                {
+                    await Task.Delay(20); // rows keep flowing while the server is down
+                }
+            }
+        });
+        await WaitForRowsAsync(table, 300);
+        await MariaDbServer.CrashAndRestartAsync(TimeSpan.FromSeconds(2));
+        await publishing;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Convert.ToInt64(await MariaDbServer.ScalarAsync($"SELECT COUNT(*) FROM `{table}`"), System.Globalization.CultureInfo.InvariantCulture) < Count
+            && DateTime.UtcNow < deadline && !letters.TryPeek(out _))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(letters.TryRead(out var letter) ? letter[0]["error"] : null, Is.Null, "no batch may be given up as permanent");
+
+        Assert.That(await MariaDbServer.ScalarAsync($"SELECT COUNT(*) FROM `{table}`"), Is.EqualTo((long)Count));
+        Assert.That(await MariaDbServer.ScalarAsync($"SELECT COUNT(*) FROM `{table}` WHERE v = id * 2"), Is.EqualTo((long)Count));
+        Assert.That(await MariaDbServer.ScalarAsync($"SELECT MIN(id) + MAX(id) FROM `{table}`"), Is.EqualTo((long)Count - 1));
+        var status = engine.GetRuleStatus("r");
+        Assert.That(status.State.ToString(), Is.EqualTo("Running"));
+        Assert.That(status.LastError ?? string.Empty, Does.Not.Contain(MariaDbServer.Password));
+    }
+
+    [Test]
     public async Task Registered_through_di_under_mysql_and_sql()
     {
         var services = new ServiceCollection();
