@@ -268,6 +268,11 @@ public sealed class MySqlSinkTests
         var status = engine.GetRuleStatus("r");
         Assert.That(status.State.ToString(), Is.EqualTo("Running"));
         Assert.That(status.LastError ?? string.Empty, Does.Not.Contain(MariaDbServer.Password));
+        Assert.That(status.Metrics["sink_mysql_0_0_records_out_total"], Is.EqualTo((long)Count));
+        Assert.That(status.Metrics["sink_mysql_0_0_retries_total"], Is.GreaterThan(0), "the outage was retried");
+        Assert.That(status.Metrics["sink_mysql_0_0_batches_total"], Is.InRange(Count / 50, Count));
+        Assert.That(status.Metrics["sink_mysql_0_0_buffer_length"], Is.Zero);
+        Assert.That(status.Metrics["sink_mysql_0_0_exceptions_total"], Is.Zero);
     }
 
     [Test]

@@ -118,6 +118,9 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
     /// </summary>
     public bool Shared { get; set; }
 
+    /// <summary>More counters of the operator's own (a sink runner's batches, retries and buffer length), added to the status.</summary>
+    public Action<IDictionary<string, long>>? Extra { get; set; }
+
     public void Reset() => (In, Out, Exceptions, LatencyUs, Dropped) = (0, 0, 0, 0, 0);
 
     public void AddIn(long n = 1) => Add(ref In, n);
@@ -154,6 +157,8 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
         {
             metrics[Prefix + dropName] = Interlocked.Read(ref Dropped);
         }
+
+        Extra?.Invoke(metrics);
     }
 }
 

@@ -29,6 +29,8 @@ internal sealed class SinkRunner : IRuleSink
     private readonly SinkEncoding encoding;
     private readonly OperatorMetrics metrics;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
+    private long batches;
+    private long retries;
     private CancellationTokenSource? stopping;
     private Task? loop;
 
@@ -45,6 +47,13 @@ internal sealed class SinkRunner : IRuleSink
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
         concurrency = Positive(context, "concurrency", 1);
         metrics.Shared = concurrency > 1;
+        metrics.Extra = counts =>
+        {
+            // Beside eKuiper's records_in/out and exceptions: batches written, retries (open and write), and what waits.
+            counts[metrics.Prefix + "batches_total"] = Interlocked.Read(ref batches);
+            counts[metrics.Prefix + "retries_total"] = Interlocked.Read(ref retries);
+            counts[metrics.Prefix + "buffer_length"] = buffer is { } waiting && waiting.Reader.CanCount ? waiting.Reader.Count : 0;
+        };
         if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
         {
             throw new ArgumentException($"sink `{context.SinkType}`: `runAsync` must be true or false, not `{runAsync}`");
@@ -206,6 +215,7 @@ internal sealed class SinkRunner : IRuleSink
                 () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
                 "write", transientOnly: true, token).ConfigureAwait(false);
             metrics.AddOut(encoded.Count);
+            Interlocked.Increment(ref batches);
         }
         catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
         {
@@ -248,6 +258,7 @@ internal sealed class SinkRunner : IRuleSink
             }
             catch (Exception e) when (!token.IsCancellationRequested && (!transientOnly || IsTransient(e)))
             {
+                Interlocked.Increment(ref retries);
                 Report($"sink `{context.SinkType}` could not {what}, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
                 await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
