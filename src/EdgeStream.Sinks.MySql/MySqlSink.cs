@@ -73,33 +73,46 @@ internal sealed partial class MySqlSink : ISink
             return;
         }
 
+        // The statements first: consecutive rows of the same kind with the same columns share statements (a row without
+        // a column leaves it to its default).
+        var plan = new List<(RowKind Kind, string[] Columns, int First, int Count)>();
+        var start = 0;
+        while (start < records.Count)
+        {
+            var kind = KindOf(records[start]);
+            var columns = ColumnsOf(records[start]);
+            var end = start + 1;
+            while (end < records.Count && KindOf(records[end]) == kind && SameColumns(records[end], columns))
+            {
+                end++;
+            }
+
+            var perStatement = kind is RowKind.Update ? 1 : Math.Max(1, Math.Min(MaxRowsPerStatement, MaxParameters / Math.Max(1, columns.Length)));
+            for (var chunk = start; chunk < end; chunk += perStatement)
+            {
+                plan.Add((kind, columns, chunk, Math.Min(perStatement, end - chunk)));
+            }
+
+            start = end;
+        }
+
         try
         {
             var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var connectionScope = connection.ConfigureAwait(false);
+            if (plan.Count == 1)
+            {
+                // One statement is atomic by itself: no transaction round trips.
+                var (kind, columns, first, count) = plan[0];
+                await ExecuteAsync(connection, null, kind, columns, records, first, count, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var transactionScope = transaction.ConfigureAwait(false);
-            var start = 0;
-            while (start < records.Count)
+            foreach (var (kind, columns, first, count) in plan)
             {
-                // Consecutive rows of the same kind with the same columns share statements; a row without a column
-                // leaves it to its default.
-                var kind = KindOf(records[start]);
-                var columns = ColumnsOf(records[start]);
-                var end = start + 1;
-                while (end < records.Count && KindOf(records[end]) == kind && SameColumns(records[end], columns))
-                {
-                    end++;
-                }
-
-                var perStatement = Math.Max(1, Math.Min(MaxRowsPerStatement, MaxParameters / Math.Max(1, columns.Length)));
-                for (var chunk = start; chunk < end; chunk += perStatement)
-                {
-                    var count = Math.Min(perStatement, end - chunk);
-                    await ExecuteAsync(connection, transaction, kind, columns, records, chunk, count, cancellationToken).ConfigureAwait(false);
-                }
-
-                start = end;
+                await ExecuteAsync(connection, transaction, kind, columns, records, first, count, cancellationToken).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -141,24 +154,14 @@ internal sealed partial class MySqlSink : ISink
     private string[] ColumnsOf(IReadOnlyDictionary<string, object?> record) =>
         rowkindField is null ? record.Keys.ToArray() : record.Keys.Where(k => !string.Equals(k, rowkindField, StringComparison.Ordinal)).ToArray();
 
-    private async Task ExecuteAsync(MySqlConnection connection, MySqlTransaction transaction, RowKind kind, string[] columns,
+    private async Task ExecuteAsync(MySqlConnection connection, MySqlTransaction? transaction, RowKind kind, string[] columns,
         IReadOnlyList<IReadOnlyDictionary<string, object?>> records, int first, int count, CancellationToken cancellationToken)
     {
-        if (kind is RowKind.Update)
-        {
-            // One statement per row: each sets its own values.
-            for (var r = first; r < first + count; r++)
-            {
-                await RunAsync(connection, transaction, Statement(kind, columns, 1), columns, records, r, 1, cancellationToken).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
+        // An update is one statement per row (each sets its own values): the plan gives it one row at a time.
         await RunAsync(connection, transaction, Statement(kind, columns, count), kind is RowKind.Delete ? [keyField!] : columns, records, first, count, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task RunAsync(MySqlConnection connection, MySqlTransaction transaction, string sql, string[] columns,
+    private static async Task RunAsync(MySqlConnection connection, MySqlTransaction? transaction, string sql, string[] columns,
         IReadOnlyList<IReadOnlyDictionary<string, object?>> records, int first, int count, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
