@@ -128,6 +128,9 @@ public sealed class MySqlSinkTests
         await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = 7L });
         await WaitForRowsAsync(table, 1);
         Assert.That(await MariaDbServer.ScalarAsync($"SELECT a FROM `{table}`"), Is.EqualTo(7L));
+        var explained = engine.ExplainRule("r");
+        Assert.That(explained, Does.Contain(table), "the explanation shows the action");
+        Assert.That(explained, Does.Not.Contain(MariaDbServer.Password).And.Not.Contain(Uri.EscapeDataString(MariaDbServer.Password)), "but never its password");
     }
 
     [Test]
