@@ -279,6 +279,44 @@ public sealed class MySqlSinkTests
     }
 
     [Test]
+    public async Task A_server_that_is_down_when_the_rule_starts_gets_the_rows_once_it_is_up()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (n BIGINT)");
+        await MariaDbServer.Server.CrashAsync();
+        EdgeStreamEngine engine;
+        try
+        {
+            // Not a configuration error: the rule starts, and what it sends waits in the sink's buffer.
+            engine = await EngineAsync("SELECT n FROM s", new Dictionary<string, string>
+            {
+                ["url"] = MariaDbServer.ConnectionString + ";Connection Timeout=1", ["table"] = table, ["batchSize"] = "10",
+            });
+            for (var i = 0; i < 100; i++)
+            {
+                await engine.PublishAsync("s", new Dictionary<string, object?> { ["n"] = (long)i });
+            }
+
+            await Task.Delay(1500);
+            var status = engine.GetRuleStatus("r");
+            Assert.That(status.State.ToString(), Is.EqualTo("Running"));
+            Assert.That(status.LastError, Does.Contain("could not open").And.Not.Contain(MariaDbServer.Password));
+            Assert.That(status.Metrics["sink_mysql_0_0_retries_total"], Is.GreaterThan(0));
+        }
+        finally
+        {
+            await MariaDbServer.Server.RestartAsync();
+        }
+
+        await using (engine)
+        {
+            await WaitForRowsAsync(table, 100);
+            var rows = await MariaDbServer.QueryAsync($"SELECT n FROM `{table}`");
+            Assert.That(rows.Select(r => (long)r["n"]!).Order(), Is.EqualTo(Enumerable.Range(0, 100).Select(i => (long)i)));
+        }
+    }
+
+    [Test]
     public async Task Registered_through_di_under_mysql_and_sql()
     {
         var services = new ServiceCollection();

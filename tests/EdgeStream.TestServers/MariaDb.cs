@@ -93,10 +93,22 @@ public sealed class MariaDb : IAsyncDisposable
     /// <summary>Kills the server (SIGKILL, as a crash or power loss would), keeps it down for <paramref name="downtime"/>, starts it again.</summary>
     public async Task CrashAndRestartAsync(TimeSpan downtime)
     {
+        await CrashAsync();
+        await Task.Delay(downtime);
+        await RestartAsync();
+    }
+
+    /// <summary>Kills the server (SIGKILL); <see cref="RestartAsync"/> brings it back with its data.</summary>
+    public async Task CrashAsync()
+    {
         server.Kill(entireProcessTree: true);
         await server.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the server again after <see cref="CrashAsync"/>, on the same port and data.</summary>
+    public async Task RestartAsync()
+    {
         server.Dispose();
-        await Task.Delay(downtime);
         server = Process.Start(startInfo) ?? throw new InvalidOperationException("mariadbd did not restart");
         await WaitUntilUpAsync();
     }
