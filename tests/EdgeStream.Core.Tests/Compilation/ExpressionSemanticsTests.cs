@@ -1,9 +1,6 @@
 using EdgeStream.Abstractions;
 using EdgeStream.Compilation;
-using EdgeStream.Functions;
-using EdgeStream.Planning;
 using EdgeStream.Runtime.Json;
-using EdgeStream.Sql.Parsing;
 
 namespace EdgeStream.Tests.Compilation;
 
@@ -43,19 +40,9 @@ public sealed class ExpressionSemanticsTests
         }
     }
 
-    /// <summary>Evaluates <paramref name="expression"/> against a schemaless row given as JSON.</summary>
-    internal static Value Evaluate(string rowJson, string expression)
-    {
-        var catalog = new StreamCatalog();
-        catalog.Add(SqlParser.ParseCreate("CREATE STREAM t () WITH (DATASOURCE=\"t\")"));
-        var bound = new Binder(catalog, FunctionRegistry.Builtins).BindSelect(SqlParser.ParseSelect($"SELECT {expression} AS result FROM t"));
-        var schema = RowSchema.Growing();
-        var compiler = new ExpressionCompiler(bound, [schema]);
-        var evaluator = compiler.Compile(bound.Statement.Fields[0].Expr);
-        var context = compiler.CreateContext();
-        context.SetRow(JsonValueReader.ReadRow(System.Text.Encoding.UTF8.GetBytes(rowJson), schema, 0));
-        return evaluator(context);
-    }
+    /// <summary>Evaluates <paramref name="expression"/> against a schemaless row given as JSON (as the function cases do).</summary>
+    internal static Value Evaluate(string rowJson, string expression) =>
+        Functions.FunctionCaseTests.Evaluate(rowJson, expression, TimeProvider.System, TimeZoneInfo.Utc);
 
     [TestCaseSource(nameof(Cases))]
     public void Expression_evaluates_as_ekuiper_does(string row, string expression, string expected)
