@@ -331,6 +331,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <returns>Completes when the rule is added (and running).</returns>
     /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
     /// <exception cref="ArgumentException">The id is taken, or an action is invalid.</exception>
+    /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
     public async Task CreateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
@@ -367,6 +368,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     /// <exception cref="SqlException">The new SQL is invalid; the old version keeps running.</exception>
     /// <exception cref="ArgumentException">An action is invalid; the old version keeps running.</exception>
+    /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
     public async Task UpdateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
@@ -395,6 +397,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <param name="cancellationToken">Cancels waiting for other rule management calls.</param>
     /// <returns>Completes when the rule runs.</returns>
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
     public async Task StartRuleAsync(string id, CancellationToken cancellationToken = default)
     {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
@@ -839,11 +842,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             last = runner;
             try
             {
-                runner.Start();
+                await runner.StartAsync(cleanup).ConfigureAwait(false);
             }
             catch
             {
-                // A snapshot that does not fit: the rule stays stopped, with nothing subscribed.
+                // A snapshot that does not fit, or a sink that refused to open: the rule stays stopped (by error, with
+                // the sink's message, in the second case), with nothing subscribed.
                 runner.Dispose();
                 runner = null;
                 throw;

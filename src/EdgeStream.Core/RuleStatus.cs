@@ -16,8 +16,9 @@ public enum RuleState
 /// <summary>A snapshot of a rule's state and counters.</summary>
 public sealed class RuleStatus
 {
-    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, long>? metrics = null)
+    internal RuleStatus(string id, RuleState state, long recordsIn, long recordsOut, long errors, string? lastError, IReadOnlyList<string> warnings, IReadOnlyDictionary<string, long>? metrics = null, IReadOnlyDictionary<string, string>? lastExceptions = null)
     {
+        LastExceptions = lastExceptions ?? new Dictionary<string, string>();
         Metrics = metrics ?? new Dictionary<string, long>();
         Warnings = warnings;
         Id = id;
@@ -54,6 +55,13 @@ public sealed class RuleStatus
     /// <c>dropOldest</c> buffer policy). Adjacent operators run fused in one stage but keep their own counters.
     /// </summary>
     public IReadOnlyDictionary<string, long> Metrics { get; }
+
+    /// <summary>
+    /// Each operator's last failure, as eKuiper's <c>{operator}_last_exception</c> (so far sinks': a refused or failed
+    /// open or write, such as <c>sink_mysql_0_0_last_exception</c>); its time, in Unix milliseconds, is in
+    /// <see cref="Metrics"/> under <c>{operator}_last_exception_time</c>. Messages never carry secrets.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> LastExceptions { get; }
 
     /// <summary>What the rule's definition asks for that this version accepts but does not apply yet (options, sink properties).</summary>
     public IReadOnlyList<string> Warnings { get; }

@@ -15,7 +15,13 @@ namespace EdgeStream;
 /// </remarks>
 public interface ISink : IAsyncDisposable
 {
-    /// <summary>Connects to the destination. If it throws, the runner retries with backoff while the rule runs.</summary>
+    /// <summary>
+    /// Connects to the destination. The rule's start waits for the first attempt (at most 10 s). If that attempt
+    /// throws a <see cref="SinkException"/> that is not <see cref="SinkException.IsTransient"/>, the destination is
+    /// misconfigured (bad credentials, a missing table) and the rule does not start: the caller's start throws it,
+    /// the rule is stopped by error. Any other failure (the destination is unreachable) lets the rule start; the runner
+    /// retries with backoff while the rule runs, holding its rows, and so it does for every later failure.
+    /// </summary>
     /// <param name="cancellationToken">Fires when the rule stops.</param>
     /// <returns>Completes when the sink can take writes.</returns>
     ValueTask OpenAsync(CancellationToken cancellationToken);

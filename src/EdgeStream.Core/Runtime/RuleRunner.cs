@@ -18,6 +18,12 @@ internal interface IRuleSink
     {
     }
 
+    /// <summary>
+    /// Completes when the sink has tried to open once after <see cref="Start"/> (opened, or unreachable for now and
+    /// retrying); faults with a <see cref="SinkException"/> when it refuses to open for good, which fails the start.
+    /// </summary>
+    Task Opened => Task.CompletedTask;
+
     /// <summary>Called when the rule stops, after the last <see cref="SendAsync"/>; finishes what the sink holds.</summary>
     Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
@@ -121,7 +127,30 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
     /// <summary>More counters of the operator's own (a sink runner's batches, retries and buffer length), added to the status.</summary>
     public Action<IDictionary<string, long>>? Extra { get; set; }
 
-    public void Reset() => (In, Out, Exceptions, LatencyUs, Dropped) = (0, 0, 0, 0, 0);
+    private string? lastException;
+    private long lastExceptionAt;
+
+    public void Reset()
+    {
+        (In, Out, Exceptions, LatencyUs, Dropped) = (0, 0, 0, 0, 0);
+        Volatile.Write(ref lastException, null);
+    }
+
+    /// <summary>Keeps <paramref name="message"/> as the operator's last exception (eKuiper's <c>last_exception</c>), timed by <paramref name="time"/>.</summary>
+    public void SetLastException(string message, TimeProvider time)
+    {
+        Interlocked.Exchange(ref lastExceptionAt, time.GetUtcNow().ToUnixTimeMilliseconds());
+        Volatile.Write(ref lastException, message);
+    }
+
+    /// <summary>Adds the last exception's message, if any, under <c>{prefix}last_exception</c>.</summary>
+    public void AddLastExceptionTo(IDictionary<string, string> texts)
+    {
+        if (Volatile.Read(ref lastException) is { } message)
+        {
+            texts[Prefix + "last_exception"] = message;
+        }
+    }
 
     public void AddIn(long n = 1) => Add(ref In, n);
 
@@ -148,6 +177,10 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
         metrics[Prefix + "records_in_total"] = Interlocked.Read(ref In);
         metrics[Prefix + "records_out_total"] = Interlocked.Read(ref Out);
         metrics[Prefix + "exceptions_total"] = Interlocked.Read(ref Exceptions);
+        if (Volatile.Read(ref lastException) is not null)
+        {
+            metrics[Prefix + "last_exception_time"] = Interlocked.Read(ref lastExceptionAt);
+        }
         if (hasLatency)
         {
             metrics[Prefix + "process_latency_us"] = Interlocked.Read(ref LatencyUs);
@@ -299,7 +332,16 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public string Id => id;
 
-    public void Start()
+    /// <summary>How long a start waits for its sinks' first open attempt; a sink still trying after that opens in the background.</summary>
+    private static readonly TimeSpan FirstOpenWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Starts the rule: restores its snapshot if given, starts its sinks and waits (at most 10 s) for their first
+    /// open attempt, then subscribes. A sink that refuses to open for good fails the start: the rule is then stopped
+    /// by error with the sink's message as its last error, and nothing was subscribed.
+    /// </summary>
+    /// <exception cref="SinkException">A sink refused to open (bad credentials, a missing table).</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         // The window and the watermark first: a snapshot to restore goes into them before anything is subscribed.
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -336,6 +378,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             sink.Start();
         }
 
+        await OpenSinksAsync(cancellationToken).ConfigureAwait(false);
         foreach (var topic in topics)
         {
             bus.Add(topic, this);
@@ -364,6 +407,35 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         source?.Attach(this);
 
         Diagnostics.Log.RuleStarted(logger, id);
+    }
+
+    /// <summary>Waits for the sinks' first open attempt; stops them all again when one refuses or the caller gives up.</summary>
+    private async Task OpenSinksAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(sinks.Select(s => s.Opened)).WaitAsync(FirstOpenWait, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Still connecting: an unreachable destination is not a misconfigured one. The rule runs; rows wait.
+        }
+        catch (Exception e)
+        {
+            if (e is SinkException)
+            {
+                failed = true;
+                RecordError(e.Message);
+                Diagnostics.Log.RuleFailed(logger, id, e);
+            }
+
+            foreach (var sink in sinks)
+            {
+                await sink.StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false); // nothing was taken
+            }
+
+            throw;
+        }
     }
 
     /// <summary>
@@ -577,9 +649,11 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         orderMetrics?.AddTo(metrics);
         watermarkMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
+        var texts = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var sink in sinks)
         {
             sink.Metrics?.AddTo(metrics);
+            sink.Metrics?.AddLastExceptionTo(texts);
         }
 
         return new(
@@ -590,7 +664,8 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             Interlocked.Read(ref errors),
             Volatile.Read(ref lastError),
             warnings,
-            metrics);
+            metrics,
+            texts);
     }
 
     public ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken)

@@ -30,9 +30,12 @@ internal sealed class SinkRunner : IRuleSink
     private readonly OperatorMetrics metrics;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private long batches;
+    private long rowsOut;
+    private long waiting;
     private long retries;
     private CancellationTokenSource? stopping;
     private Task? loop;
+    private TaskCompletionSource? opened;
 
     public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics)
     {
@@ -49,10 +52,14 @@ internal sealed class SinkRunner : IRuleSink
         metrics.Shared = concurrency > 1;
         metrics.Extra = counts =>
         {
-            // Beside eKuiper's records_in/out and exceptions: batches written, retries (open and write), and what waits.
+            // Beside eKuiper's records_in/out and exceptions (counted by message): batches written, retries (open and
+            // write), messages in the buffer, rows written, and rows taken but not yet written (buffered or in a batch
+            // being retried).
             counts[metrics.Prefix + "batches_total"] = Interlocked.Read(ref batches);
             counts[metrics.Prefix + "retries_total"] = Interlocked.Read(ref retries);
-            counts[metrics.Prefix + "buffer_length"] = buffer is { } waiting && waiting.Reader.CanCount ? waiting.Reader.Count : 0;
+            counts[metrics.Prefix + "buffer_length"] = buffer is { } buffered && buffered.Reader.CanCount ? buffered.Reader.Count : 0;
+            counts[metrics.Prefix + "rows_out_total"] = Interlocked.Read(ref rowsOut);
+            counts[metrics.Prefix + "rows_waiting"] = Math.Max(0, Interlocked.Read(ref waiting));
         };
         if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
         {
@@ -86,15 +93,42 @@ internal sealed class SinkRunner : IRuleSink
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = concurrency == 1,
         });
+        (batches, retries, rowsOut, waiting) = (0, 0, 0, 0);
         stopping = new CancellationTokenSource();
+        var first = opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = buffer.Reader;
         var token = stopping.Token;
-        var loops = Enumerable.Range(0, concurrency).Select(_ => EngineTasks.Run(() => RunAsync(reader, token))).ToArray();
+        var loops = Enumerable.Range(0, concurrency).Select(_ => EngineTasks.Run(() => RunAsync(reader, first, token))).ToArray();
         loop = loops.Length == 1 ? loops[0] : Task.WhenAll(loops);
     }
 
-    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken) =>
-        buffer!.Writer.WriteAsync(emission, cancellationToken);
+    /// <summary>
+    /// Completes once every instance's first open attempt is over: opened, or failed in a way worth retrying (the
+    /// destination is unreachable; the runner goes on trying while the rule runs). Faults with a
+    /// <see cref="SinkException"/> when an instance refused to open for good (bad credentials, a missing table): the
+    /// rule must not start.
+    /// </summary>
+    public Task Opened => opened?.Task ?? Task.CompletedTask;
+
+    public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref waiting, emission.Count);
+        var written = buffer!.Writer.WriteAsync(emission, cancellationToken);
+        return written.IsCompletedSuccessfully ? written : WaitAsync(written, emission.Count);
+    }
+
+    private async ValueTask WaitAsync(ValueTask written, int rows)
+    {
+        try
+        {
+            await written.ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Add(ref waiting, -rows);
+            throw;
+        }
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -113,7 +147,7 @@ internal sealed class SinkRunner : IRuleSink
         (buffer, loop, stopping) = (null, null, null);
     }
 
-    private async Task RunAsync(ChannelReader<IReadOnlyList<ValueObject>> reader, CancellationToken token)
+    private async Task RunAsync(ChannelReader<IReadOnlyList<ValueObject>> reader, TaskCompletionSource first, CancellationToken token)
     {
         var batch = new List<IReadOnlyList<ValueObject>>();
         var inFlight = 0;
@@ -121,7 +155,7 @@ internal sealed class SinkRunner : IRuleSink
         try
         {
             sink = factory(context);
-            await RetryAsync(() => sink.OpenAsync(token), "open", transientOnly: false, token).ConfigureAwait(false);
+            await OpenAsync(sink, first, token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 var rows = Fill(reader, batch);
@@ -140,8 +174,13 @@ internal sealed class SinkRunner : IRuleSink
                 batch.Clear();
                 inFlight = rows;
                 await WriteAsync(sink, messages, token).ConfigureAwait(false);
+                Interlocked.Add(ref waiting, -rows);
                 inFlight = 0;
             }
+        }
+        catch (SinkException e) when (first.Task.IsFaulted && ReferenceEquals(e, first.Task.Exception?.InnerException))
+        {
+            // The rule's start reports it: nothing was taken yet.
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -161,9 +200,11 @@ internal sealed class SinkRunner : IRuleSink
 #pragma warning restore CA1031
         {
             Report($"sink `{context.SinkType}` failed: {e.Message}");
+            first.TrySetException(new SinkException($"sink `{context.SinkType}` cannot start: {e.Message}", isTransient: false, e));
         }
         finally
         {
+            first.TrySetResult(); // a stop before the first attempt ended: nothing to wait for
             if (sink is not null)
             {
                 await sink.DisposeAsync().ConfigureAwait(false);
@@ -172,30 +213,80 @@ internal sealed class SinkRunner : IRuleSink
     }
 
     /// <summary>
+    /// Opens <paramref name="sink"/>, retrying with backoff while the rule runs. Only the first attempt can refuse:
+    /// a non-transient <see cref="SinkException"/> from it is a configuration error (bad credentials, a missing
+    /// table) that fails the rule's start. Any other failure, and every failure after the first attempt (the
+    /// destination came back wrongly set up), is retried: the rows wait in the buffer, and the rule in backpressure.
+    /// </summary>
+    private async Task OpenAsync(ISink sink, TaskCompletionSource first, CancellationToken token)
+    {
+        var backoff = FirstBackoff;
+        while (true)
+        {
+            try
+            {
+                await sink.OpenAsync(token).ConfigureAwait(false);
+                first.TrySetResult();
+                return;
+            }
+            catch (SinkException e) when (!e.IsTransient && !first.Task.IsCompleted && !token.IsCancellationRequested)
+            {
+                var refused = new SinkException($"sink `{context.SinkType}` cannot start: {e.Message}", isTransient: false, e);
+                metrics.SetLastException(refused.Message, context.TimeProvider);
+                first.TrySetException(refused);
+                throw refused;
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                first.TrySetResult(); // unreachable is not misconfigured: the rule runs and its rows wait
+                Interlocked.Increment(ref retries);
+                metrics.SetLastException($"sink `{context.SinkType}` could not open: {e.Message}", context.TimeProvider);
+                Report($"sink `{context.SinkType}` could not open, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
+                await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
+                backoff = Next(backoff);
+            }
+        }
+    }
+
+    private static TimeSpan Next(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+
+    /// <summary>
     /// Writes one batch of messages: as payloads to a payload sink (one per message, or one for the whole batch
-    /// without <c>sendSingle</c>), else as rows. A message the template or format cannot encode, and a batch the sink
-    /// can never take, go to the dead-letter topic; transient failures are retried.
+    /// without <c>sendSingle</c>), else as rows. A message the template or format cannot encode goes to the
+    /// dead-letter topic; transient failures are retried. A batch the sink refuses for good is split in halves and
+    /// each half written again, down to single rows (or payloads), so only what the sink refuses is dead-lettered, in
+    /// order with the rest. Splitting rewrites rows, so it is done only for sinks whose writes are all-or-nothing or
+    /// idempotent; an at-least-once sink's refused batch goes to the dead-letter topic whole.
     /// </summary>
     private async Task WriteAsync(ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token)
     {
-        var encoded = new List<IReadOnlyList<ValueObject>>(messages.Length);
+        // Each unit (a row, or a payload) with the message it came from, and the messages it carries when refused.
+        var owners = new List<int>();
         var rows = new List<IReadOnlyDictionary<string, object?>>();
         var payloads = new List<ReadOnlyMemory<byte>>();
-        var units = sink is IPayloadSink && !encoding.SendSingle && messages.Length > 1 ? [messages.SelectMany(m => m).ToArray()] : messages;
-        foreach (var message in units)
+        var whole = sink is IPayloadSink && !encoding.SendSingle && messages.Length > 1;
+        var units = whole ? [messages.SelectMany(m => m).ToArray()] : messages;
+        var encodable = new bool[messages.Length];
+        for (var m = 0; m < units.Length; m++)
         {
+            var message = units[m];
             try
             {
                 if (sink is IPayloadSink)
                 {
                     payloads.Add(encoding.Encode(message));
+                    owners.Add(m);
                 }
                 else
                 {
-                    rows.AddRange(encoding.ToRows(message).Select(ClrValues.ToDictionary));
+                    foreach (var row in encoding.ToRows(message))
+                    {
+                        rows.Add(ClrValues.ToDictionary(row));
+                        owners.Add(m);
+                    }
                 }
 
-                encoded.Add(message);
+                encodable[whole ? 0 : m] = true;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -204,25 +295,68 @@ internal sealed class SinkRunner : IRuleSink
             }
         }
 
-        if (encoded.Count == 0)
+        if (owners.Count == 0)
         {
             return;
         }
 
-        try
+        var refused = new bool[units.Length];
+        var split = sink.WriteSemantics is not SinkWriteSemantics.AtLeastOnce;
+        await WriteSplittingAsync(0, owners.Count).ConfigureAwait(false);
+        var delivered = Enumerable.Range(0, units.Length).Count(m => encodable[whole ? 0 : m] && !refused[m]);
+        metrics.AddOut(whole ? (delivered == 1 ? messages.Length : 0) : delivered);
+
+        async Task WriteSplittingAsync(int start, int count)
         {
-            await RetryAsync(
-                () => sink is IPayloadSink payloadSink ? payloadSink.WritePayloadsAsync(payloads, token) : sink.WriteAsync(rows, token),
-                "write", transientOnly: true, token).ConfigureAwait(false);
-            metrics.AddOut(encoded.Count);
-            Interlocked.Increment(ref batches);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
-        {
-            // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
-            await DeadLetterAsync(encoded.SelectMany(m => m).Select(ClrValues.ToDictionary).ToArray(), e.Message, token).ConfigureAwait(false);
+            try
+            {
+                await RetryAsync(
+                    () => sink is IPayloadSink payloadSink
+                        ? payloadSink.WritePayloadsAsync(Slice(payloads, start, count), token)
+                        : sink.WriteAsync(Slice(rows, start, count), token),
+                    token).ConfigureAwait(false);
+                Interlocked.Increment(ref batches);
+                var written = 0;
+                for (var i = start; i < start + count; i++)
+                {
+                    written += sink is IPayloadSink ? units[owners[i]].Count : 1;
+                }
+
+                Interlocked.Add(ref rowsOut, written);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                if (split && count > 1)
+                {
+                    await WriteSplittingAsync(start, count / 2).ConfigureAwait(false);
+                    await WriteSplittingAsync(start + count / 2, count - count / 2).ConfigureAwait(false);
+                    return;
+                }
+
+                // Can never succeed: count it, log it, and keep the rows on the dead-letter topic.
+                metrics.SetLastException($"sink `{context.SinkType}`: {e.Message}", context.TimeProvider);
+                var letter = new List<IReadOnlyDictionary<string, object?>>();
+                for (var i = start; i < start + count; i++)
+                {
+                    if (sink is IPayloadSink)
+                    {
+                        letter.AddRange(units[owners[i]].Select(ClrValues.ToDictionary));
+                    }
+                    else
+                    {
+                        letter.Add(rows[i]);
+                    }
+
+                    refused[owners[i]] = true;
+                }
+
+                await DeadLetterAsync(letter.ToArray(), e.Message, token).ConfigureAwait(false);
+            }
         }
     }
+
+    private static List<T> Slice<T>(List<T> items, int start, int count) =>
+        start == 0 && count == items.Count ? items : items.GetRange(start, count);
 
     /// <summary>Adds buffered emissions to the batch: up to <c>batchSize</c> rows, or one emission when unbatched. Returns the rows added.</summary>
     private int Fill(ChannelReader<IReadOnlyList<ValueObject>> reader, List<IReadOnlyList<ValueObject>> batch)
@@ -245,8 +379,8 @@ internal sealed class SinkRunner : IRuleSink
 
     private static bool IsTransient(Exception e) => e is SinkException { IsTransient: true } or TimeoutException or IOException;
 
-    /// <summary>Runs <paramref name="action"/> until it succeeds, backing off exponentially between tries.</summary>
-    private async Task RetryAsync(Func<ValueTask> action, string what, bool transientOnly, CancellationToken token)
+    /// <summary>Writes until the write succeeds or fails for good, backing off exponentially between transient failures.</summary>
+    private async Task RetryAsync(Func<ValueTask> action, CancellationToken token)
     {
         var backoff = FirstBackoff;
         while (true)
@@ -256,12 +390,13 @@ internal sealed class SinkRunner : IRuleSink
                 await action().ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (!token.IsCancellationRequested && (!transientOnly || IsTransient(e)))
+            catch (Exception e) when (!token.IsCancellationRequested && IsTransient(e))
             {
                 Interlocked.Increment(ref retries);
-                Report($"sink `{context.SinkType}` could not {what}, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
+                metrics.SetLastException($"sink `{context.SinkType}` could not write: {e.Message}", context.TimeProvider);
+                Report($"sink `{context.SinkType}` could not write, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
                 await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                backoff = Next(backoff);
             }
         }
     }

@@ -180,6 +180,8 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
         inner.Start();
     }
 
+    public Task Opened => inner.Opened;
+
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
 
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
