@@ -154,6 +154,11 @@ internal sealed class RunCommand
             {
                 return CliApp.Fail(stderr, e.Message);
             }
+            catch (SinkException e)
+            {
+                // A destination refused the rule (bad credentials, a missing table): the reason, never a secret.
+                return CliApp.Fail(stderr, e.Message);
+            }
 
             await stderr.WriteLineAsync("ready").ConfigureAwait(false);
             using var deadline = duration is { } d ? new CancellationTokenSource(TimeSpan.FromSeconds(d)) : new CancellationTokenSource();

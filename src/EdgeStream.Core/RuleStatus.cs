@@ -52,7 +52,10 @@ public sealed class RuleStatus
     /// <c>source_{stream}_0_records_in_total</c>, <c>op_2_filter_0_records_out_total</c>,
     /// <c>op_3_project_0_exceptions_total</c>, <c>sink_{type}_{index}_0_records_out_total</c>, each operator's
     /// <c>process_latency_us</c> (the latest event's), and <c>source_{stream}_0_dropped_total</c> (events dropped by the
-    /// <c>dropOldest</c> buffer policy). Adjacent operators run fused in one stage but keep their own counters.
+    /// <c>dropOldest</c> buffer policy). Sinks run by the engine's sink runner add <c>rows_out_total</c> (rows written;
+    /// <c>records_out_total</c> counts messages, as eKuiper does), <c>batches_total</c>, <c>retries_total</c>,
+    /// <c>buffer_length</c> (messages waiting) and <c>rows_waiting</c> (rows taken and not yet written, a batch being
+    /// retried included). Adjacent operators run fused in one stage but keep their own counters.
     /// </summary>
     public IReadOnlyDictionary<string, long> Metrics { get; }
 

@@ -20,6 +20,8 @@ internal sealed partial class MySqlSink : ISink
 
     private readonly MySqlDataSource dataSource;
     private readonly string table;
+    private readonly string? schema;
+    private readonly string tableName;
     private readonly string? tableDataField;
     private readonly string? rowkindField;
     private readonly string? keyField;
@@ -32,6 +34,8 @@ internal sealed partial class MySqlSink : ISink
         ArgumentNullException.ThrowIfNull(options);
         var settings = MySqlUrl.Parse(options.Url);
         table = MySqlIdentifier.QuoteTable(options.Table);
+        var dot = options.Table.IndexOf('.', StringComparison.Ordinal);
+        (schema, tableName) = dot < 0 ? (null, options.Table) : (options.Table[..dot], options.Table[(dot + 1)..]);
         tableDataField = string.IsNullOrEmpty(options.TableDataField) ? null : options.TableDataField;
         rowkindField = string.IsNullOrEmpty(options.RowkindField) ? null : options.RowkindField;
         keyField = string.IsNullOrEmpty(options.KeyField) ? null : options.KeyField;
@@ -51,13 +55,36 @@ internal sealed partial class MySqlSink : ISink
     /// <summary>A batch commits or rolls back as a whole.</summary>
     public SinkWriteSemantics WriteSemantics => SinkWriteSemantics.Transactional;
 
-    /// <summary>Opens (and returns to the pool) one connection: the runner retries with backoff while the server is unreachable.</summary>
+    /// <summary>
+    /// Opens one connection (returned to the pool) and checks that the table exists. Bad credentials, an unknown
+    /// database or a missing table are permanent: the rule does not start. An unreachable server is transient: the
+    /// runner retries with backoff while the rule runs and its rows wait.
+    /// </summary>
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
         try
         {
             var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await using var scope = connection.ConfigureAwait(false);
+            var command = connection.CreateCommand();
+            await using var commandScope = command.ConfigureAwait(false);
+            command.CommandText = "SELECT DATABASE(), (SELECT COUNT(*) FROM information_schema.TABLES "
+                + "WHERE TABLE_SCHEMA = COALESCE(@schema, DATABASE()) AND TABLE_NAME = @name)";
+            command.Parameters.AddWithValue("@schema", schema);
+            command.Parameters.AddWithValue("@name", tableName);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var database = reader.IsDBNull(0) ? null : reader.GetString(0);
+            if (schema is null && database is null)
+            {
+                throw new SinkException($"mysql: table `{tableName}` names no database and the url selects none: write `database.{tableName}` or add the database to the url", isTransient: false);
+            }
+
+            if (reader.GetInt64(1) == 0)
+            {
+                throw new SinkException($"mysql: table `{tableName}` does not exist in database `{schema ?? database}` (or this user may not use it)", isTransient: false);
+            }
         }
         catch (MySqlException e)
         {

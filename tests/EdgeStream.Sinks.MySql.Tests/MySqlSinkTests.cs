@@ -230,6 +230,112 @@ public sealed class MySqlSinkTests
     }
 
     [Test]
+    public async Task A_refused_batch_is_split_so_only_the_rows_the_table_refuses_are_dead_lettered()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (id BIGINT PRIMARY KEY, n BIGINT)");
+        await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string>
+        {
+            ["url"] = MariaDbServer.ConnectionString, ["table"] = table, ["batchSize"] = "10", ["lingerInterval"] = "500",
+        });
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var letters = engine.Memory.Subscribe(EdgeStreamEngine.DeadLetterTopic, stop.Token);
+
+        // Ids 2 and 3 come twice: the key refuses their second rows, and only those.
+        long[] ids = [1, 2, 3, 2, 5, 6, 7, 3, 9, 10];
+        await engine.PublishBatchAsync("s", ids.Select((id, n) => new Dictionary<string, object?> { ["id"] = id, ["n"] = (long)n }));
+        await engine.StopRuleAsync("r");
+
+        var rows = await MariaDbServer.QueryAsync($"SELECT id, n FROM `{table}` ORDER BY id");
+        Assert.That(rows.Select(r => ((long)r["id"]!, (long)r["n"]!)), Is.EqualTo(new[] { (1L, 0L), (2L, 1L), (3L, 2L), (5L, 4L), (6L, 5L), (7L, 6L), (9L, 8L), (10L, 9L) }));
+        var refused = new List<long>();
+        while (letters.TryRead(out var letter))
+        {
+            Assert.That(letter[0]["error"]?.ToString(), Does.Contain("Duplicate entry"));
+            refused.AddRange(((object?[])letter[0]["rows"]!).Select(r => (long)((IReadOnlyDictionary<string, object?>)r!)["n"]!));
+        }
+
+        Assert.That(refused, Is.EqualTo(new long[] { 3, 7 }), "the second rows of ids 2 and 3, each on its own");
+        var status = engine.GetRuleStatus("r");
+        Assert.That(status.Metrics["sink_mysql_0_0_exceptions_total"], Is.EqualTo(2));
+        Assert.That(status.LastExceptions["sink_mysql_0_0_last_exception"], Does.Contain("Duplicate entry"));
+    }
+
+    [Test]
+    public async Task Bad_credentials_fail_the_rules_start_with_the_servers_reason_and_never_the_password()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (a BIGINT)");
+        const string Wrong = "not-the-Secret-42";
+        foreach (var url in new[]
+        {
+            $"Server=127.0.0.1;Port={MariaDbServer.Port};User ID={MariaDbServer.User};Password={Wrong};Database={MariaDbServer.Database}",
+            $"mysql://{MariaDbServer.User}:{Wrong}@127.0.0.1:{MariaDbServer.Port}/{MariaDbServer.Database}",
+            $"{MariaDbServer.User}:{Wrong}@tcp(127.0.0.1:{MariaDbServer.Port})/{MariaDbServer.Database}",
+        })
+        {
+            var engine = new EdgeStreamEngine();
+            await using (engine)
+            {
+                engine.RegisterMySqlSink();
+                engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"s\", TYPE=\"memory\")");
+                var rule = new RuleDefinition("r", "SELECT * FROM s");
+                rule.Actions.Add(new RuleAction("mysql", new Dictionary<string, string> { ["url"] = url, ["table"] = table }));
+                var error = Assert.ThrowsAsync<SinkException>(() => engine.CreateRuleAsync(rule))!;
+                Assert.That(error.Message, Does.StartWith("sink `mysql` cannot start: mysql: connect failed").And.Contain("Access denied for user 'edge'"));
+                var status = engine.GetRuleStatus("r");
+                Assert.That(status.State, Is.EqualTo(RuleState.StoppedByError));
+                foreach (var text in new[] { error.ToString(), status.LastError!, engine.ExplainRule("r") }.Concat(status.LastExceptions.Values))
+                {
+                    Assert.That(text, Does.Not.Contain(Wrong).And.Not.Contain(MariaDbServer.Password));
+                }
+            }
+        }
+    }
+
+    [TestCase("missing_table", "table `missing_table` does not exist in database `edgetest`")]
+    [TestCase("edgetest.missing_table", "table `missing_table` does not exist in database `edgetest`")]
+    [TestCase("no_such_db.t", "table `t` does not exist in database `no_such_db`")]
+    public async Task A_missing_table_fails_the_rules_start(string table, string reason)
+    {
+        var error = Assert.ThrowsAsync<SinkException>(async () =>
+        {
+            await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string> { ["url"] = MariaDbServer.ConnectionString, ["table"] = table });
+        })!;
+        Assert.That(error.Message, Is.EqualTo("sink `mysql` cannot start: mysql: " + reason + " (or this user may not use it)"));
+    }
+
+    [Test]
+    public async Task A_url_without_a_database_needs_a_qualified_table()
+    {
+        var table = NewTable();
+        await MariaDbServer.ScalarAsync($"CREATE TABLE `{table}` (a BIGINT)");
+        var url = $"mysql://{MariaDbServer.User}:{Uri.EscapeDataString(MariaDbServer.Password)}@127.0.0.1:{MariaDbServer.Port}/";
+        var error = Assert.ThrowsAsync<SinkException>(async () =>
+        {
+            await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string> { ["url"] = url, ["table"] = table });
+        })!;
+        Assert.That(error.Message, Does.Contain($"table `{table}` names no database and the url selects none"));
+
+        await using (var engine = await EngineAsync("SELECT a FROM s", new Dictionary<string, string> { ["url"] = url, ["table"] = $"{MariaDbServer.Database}.{table}" }))
+        {
+            await engine.PublishAsync("s", new Dictionary<string, object?> { ["a"] = 5L });
+            await WaitForRowsAsync(table, 1);
+        }
+    }
+
+    [Test]
+    public async Task An_unknown_database_fails_the_rules_start()
+    {
+        var url = new MySqlConnector.MySqlConnectionStringBuilder(MariaDbServer.ConnectionString) { Database = "nowhere" }.ConnectionString;
+        var error = Assert.ThrowsAsync<SinkException>(async () =>
+        {
+            await using var engine = await EngineAsync("SELECT * FROM s", new Dictionary<string, string> { ["url"] = url, ["table"] = "t" });
+        })!;
+        Assert.That(error.Message, Does.Contain("nowhere").And.Not.Contain(MariaDbServer.Password));
+    }
+
+    [Test]
     public async Task A_server_crash_mid_stream_loses_nothing_and_an_upsert_key_writes_each_row_once()
     {
         var table = NewTable();
@@ -275,6 +381,9 @@ public sealed class MySqlSinkTests
         Assert.That(status.Metrics["sink_mysql_0_0_retries_total"], Is.GreaterThan(0), "the outage was retried");
         Assert.That(status.Metrics["sink_mysql_0_0_batches_total"], Is.InRange(Count / 50, Count));
         Assert.That(status.Metrics["sink_mysql_0_0_buffer_length"], Is.Zero);
+        Assert.That(status.Metrics["sink_mysql_0_0_rows_out_total"], Is.EqualTo((long)Count));
+        Assert.That(status.Metrics["sink_mysql_0_0_rows_waiting"], Is.Zero);
+        Assert.That(status.LastExceptions["sink_mysql_0_0_last_exception"], Does.StartWith("sink `mysql` could not write").And.Not.Contain(MariaDbServer.Password));
         Assert.That(status.Metrics["sink_mysql_0_0_exceptions_total"], Is.Zero);
     }
 
@@ -372,5 +481,30 @@ public sealed class CliMySqlTests
 
         var rows = await MariaDbServer.QueryAsync("SELECT a, c FROM cli_out ORDER BY a");
         Assert.That(rows.Select(r => (r["a"], r["c"])), Is.EqualTo(new[] { ((object?)11L, (object?)3.0), (12L, 4.0) }));
+    }
+
+    [Test]
+    public void A_rule_file_whose_table_is_missing_fails_the_cli_run_with_the_reason()
+    {
+        var ruleFile = Path.Combine(Path.GetTempPath(), $"edgestream-rule-{Guid.NewGuid():N}.json");
+        var dsn = $"{MariaDbServer.User}:{MariaDbServer.Password}@tcp(127.0.0.1:{MariaDbServer.Port})/{MariaDbServer.Database}";
+        File.WriteAllText(ruleFile, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["id"] = "cli",
+            ["sql"] = "SELECT a FROM s",
+            ["actions"] = new[] { new Dictionary<string, object> { ["mysql"] = new Dictionary<string, string> { ["url"] = dsn, ["table"] = "cli_nowhere" } } },
+        }));
+        try
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            var code = Cli.CliApp.Run(["run", ruleFile, "--stream", "CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"s\")"], new StringReader("{\"a\": 1}\n"), stdout, stderr);
+            Assert.That(code, Is.Not.Zero);
+            Assert.That(stderr.ToString(), Does.Contain("table `cli_nowhere` does not exist in database `edgetest`").And.Not.Contain("ready").And.Not.Contain(MariaDbServer.Password));
+        }
+        finally
+        {
+            File.Delete(ruleFile);
+        }
     }
 }
