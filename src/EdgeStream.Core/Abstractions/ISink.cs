@@ -85,6 +85,26 @@ public sealed class SinkContext
 
     /// <summary>The engine's clock.</summary>
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Compiles a property value that may hold dynamic-property templates (<c>{{.field}}</c>), to render per message
+    /// with <see cref="SinkTemplate.Render"/>. Call it from the factory, so a bad template fails rule creation.
+    /// </summary>
+    /// <param name="value">The property's value.</param>
+    /// <returns>The compiled value.</returns>
+    /// <exception cref="ArgumentException">The template does not parse (the message says where).</exception>
+    public static SinkTemplate CompileTemplate(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        try
+        {
+            return new SinkTemplate(value);
+        }
+        catch (Runtime.Templates.TemplateException e)
+        {
+            throw new ArgumentException($"template `{value}`: {e.Message}", nameof(value), e);
+        }
+    }
 }
 
 /// <summary>Thrown by a sink to say whether a failed write may succeed if retried.</summary>
@@ -115,6 +135,17 @@ public interface IPayloadSink : ISink
     /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
     /// <returns>Completes when the payloads are delivered.</returns>
     ValueTask WritePayloadsAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends messages in order, each with the rows it was encoded from (for per-message destinations: see
+    /// <see cref="SinkTemplate"/>); the engine calls this one. By default it sends the payloads with
+    /// <see cref="WritePayloadsAsync"/>. Failures work as for <see cref="ISink.WriteAsync"/>.
+    /// </summary>
+    /// <param name="messages">The messages.</param>
+    /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
+    /// <returns>Completes when the messages are delivered.</returns>
+    ValueTask WriteMessagesAsync(IReadOnlyList<SinkMessage> messages, CancellationToken cancellationToken) =>
+        WritePayloadsAsync(messages.Select(m => m.Payload).ToArray(), cancellationToken);
 
     /// <summary>Not used: the engine gives a payload sink payloads.</summary>
     /// <param name="rows">Unused.</param>

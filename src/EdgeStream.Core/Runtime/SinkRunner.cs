@@ -263,7 +263,7 @@ internal sealed class SinkRunner : IRuleSink
         // Each unit (a row, or a payload) with the message it came from, and the messages it carries when refused.
         var owners = new List<int>();
         var rows = new List<IReadOnlyDictionary<string, object?>>();
-        var payloads = new List<ReadOnlyMemory<byte>>();
+        var payloads = new List<SinkMessage>();
         var whole = sink is IPayloadSink && !encoding.SendSingle && messages.Length > 1;
         var units = whole ? [messages.SelectMany(m => m).ToArray()] : messages;
         var encodable = new bool[messages.Length];
@@ -274,7 +274,7 @@ internal sealed class SinkRunner : IRuleSink
             {
                 if (sink is IPayloadSink)
                 {
-                    payloads.Add(encoding.Encode(message));
+                    payloads.Add(new SinkMessage(encoding.Encode(message), message, encoding.SendSingle && message.Count == 1));
                     owners.Add(m);
                 }
                 else
@@ -312,7 +312,7 @@ internal sealed class SinkRunner : IRuleSink
             {
                 await RetryAsync(
                     () => sink is IPayloadSink payloadSink
-                        ? payloadSink.WritePayloadsAsync(Slice(payloads, start, count), token)
+                        ? payloadSink.WriteMessagesAsync(Slice(payloads, start, count), token)
                         : sink.WriteAsync(Slice(rows, start, count), token),
                     token).ConfigureAwait(false);
                 Interlocked.Increment(ref batches);
