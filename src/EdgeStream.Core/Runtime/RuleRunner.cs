@@ -634,6 +634,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         var metrics = new SortedDictionary<string, long>(StringComparer.Ordinal);
         sourceMetrics.AddTo(metrics);
         metrics[sourceMetrics.Prefix + "dropped_total"] = Interlocked.Read(ref dropped);
+        source?.AddMetrics(sourceMetrics.Prefix, metrics);
         foreach (var counts in joinedMetrics)
         {
             counts.AddTo(metrics);

@@ -36,6 +36,7 @@ internal sealed class SinkRunner : IRuleSink
     private CancellationTokenSource? stopping;
     private Task? loop;
     private TaskCompletionSource? opened;
+    private ISink? current;
 
     public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics)
     {
@@ -60,6 +61,7 @@ internal sealed class SinkRunner : IRuleSink
             counts[metrics.Prefix + "buffer_length"] = buffer is { } buffered && buffered.Reader.CanCount ? buffered.Reader.Count : 0;
             counts[metrics.Prefix + "rows_out_total"] = Interlocked.Read(ref rowsOut);
             counts[metrics.Prefix + "rows_waiting"] = Math.Max(0, Interlocked.Read(ref waiting));
+            ConnectorMetrics.AddTo(Volatile.Read(ref current), metrics.Prefix, counts);
         };
         if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
         {
@@ -155,6 +157,7 @@ internal sealed class SinkRunner : IRuleSink
         try
         {
             sink = factory(context);
+            Interlocked.CompareExchange(ref current, sink, null); // the first instance's own counters are shown
             await OpenAsync(sink, first, token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
@@ -207,6 +210,7 @@ internal sealed class SinkRunner : IRuleSink
             first.TrySetResult(); // a stop before the first attempt ended: nothing to wait for
             if (sink is not null)
             {
+                Interlocked.CompareExchange(ref current, null, sink);
                 await sink.DisposeAsync().ConfigureAwait(false);
             }
         }

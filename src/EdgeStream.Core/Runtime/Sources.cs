@@ -11,6 +11,40 @@ internal interface IRuleInput
 
     /// <summary>Stops feeding <paramref name="rule"/>; returns when no more events will be delivered to it.</summary>
     Task DetachAsync(RuleRunner rule);
+
+    /// <summary>Adds the running source instance's own counters (<see cref="IConnectorMetrics"/>) under <paramref name="prefix"/>.</summary>
+    void AddMetrics(string prefix, IDictionary<string, long> metrics)
+    {
+    }
+}
+
+/// <summary>Reads a connector's own counters into a rule's status, under its operator's prefix.</summary>
+internal static class ConnectorMetrics
+{
+    public static void AddTo(object? connector, string prefix, IDictionary<string, long> metrics)
+    {
+        if (connector is not IConnectorMetrics counted)
+        {
+            return;
+        }
+
+        var own = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            counted.AddMetrics(own);
+        }
+#pragma warning disable CA1031 // A connector's broken counters must not break reading a rule's status.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return;
+        }
+
+        foreach (var (name, value) in own)
+        {
+            metrics[prefix + name] = value;
+        }
+    }
 }
 
 /// <summary>Takes a source's events as memory messages to one destination; reports go to the reading rules.</summary>
@@ -85,6 +119,10 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private CancellationTokenSource? stopping;
     private Task? loop;
+    private ISource? current;
+
+    /// <summary>The running instance, for its own counters; null between instances.</summary>
+    public ISource? Current => Volatile.Read(ref current);
 
     /// <summary>Makes the first instance now (so it exists, and a memory topic is subscribed, when the rule has started) and runs it.</summary>
     public void Start()
@@ -116,6 +154,7 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
         {
             if (source is not null)
             {
+                Volatile.Write(ref current, source);
                 var started = context.TimeProvider.GetTimestamp();
                 try
                 {
@@ -139,6 +178,7 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
                 }
                 finally
                 {
+                    Volatile.Write(ref current, null);
                     await DisposeQuietlyAsync(source).ConfigureAwait(false);
                 }
             }
@@ -206,6 +246,8 @@ internal sealed class PrivateInput(Func<SourceContext, ISource> factory, SourceC
         runner.Start();
     }
 
+    public void AddMetrics(string prefix, IDictionary<string, long> metrics) => ConnectorMetrics.AddTo(runner?.Current, prefix, metrics);
+
     public async Task DetachAsync(RuleRunner rule)
     {
         if (runner is { } r)
@@ -248,6 +290,8 @@ internal sealed class SharedInput(
 
         runner.Start();
     }
+
+    public void AddMetrics(string prefix, IDictionary<string, long> metrics) => ConnectorMetrics.AddTo(runner?.Current, prefix, metrics);
 
     public async Task DetachAsync(RuleRunner rule)
     {
