@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Threading.Channels;
+using EdgeStream.Mqtt;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeStream.Sources.Mqtt;
+
+/// <summary>
+/// A stream's MQTT subscription: <c>DATASOURCE</c> is the topic filter (wildcards and <c>$share/group/filter</c>
+/// shared subscriptions allowed), <c>CONF_KEY</c> the connection profile. Each message goes to the rules with its
+/// metadata (<c>topic</c>, <c>messageid</c>, <c>qos</c>, <c>retained</c>; readable with <c>meta(topic)</c> or
+/// <c>mqtt(topic)</c>) and, at QoS 1 and 2, is acknowledged only once every reading rule holds it: a message taken
+/// but not acknowledged when the connection drops is delivered again by the broker, so none is lost (it may come
+/// twice). The connection is supervised: lost, it is re-established with backoff and the subscription renewed.
+/// </summary>
+internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) : ISource, IConnectorMetrics
+{
+    /// <summary>Messages received and not yet handed to the rules (unacknowledged at QoS ≥ 1, so the broker's in-flight window bounds them).</summary>
+    private const int InboxCapacity = 256;
+
+    private MqttConnection? connection;
+    private long received;
+    private long dropped;
+
+    public void AddMetrics(IDictionary<string, long> metrics)
+    {
+        if (Volatile.Read(ref connection) is { } current)
+        {
+            current.AddMetrics(metrics);
+        }
+
+        metrics["messages_in_total"] = Interlocked.Read(ref received);
+        metrics["dropped_total"] = Interlocked.Read(ref dropped);
+    }
+
+    public async Task RunAsync(ISourceWriter writer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var topic = context.DataSource;
+        if (topic.Length == 0)
+        {
+            throw new ArgumentException($"stream `{context.StreamName}`: an mqtt stream needs DATASOURCE, the topic filter to subscribe to");
+        }
+
+        var profile = profiles.Resolve(context.Options.TryGetValue("CONF_KEY", out var key) ? key : null);
+        var settings = MqttSettings.From(profile, MqttClientIds.For("source", context.StreamName));
+        var inbox = Channel.CreateBounded<MqttApplicationMessageReceivedEventArgs>(new BoundedChannelOptions(InboxCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+
+        var current = new MqttConnection(
+            settings,
+            (client, token) => SubscribeAsync(client, topic, settings.Qos, token),
+            e =>
+            {
+                // Acknowledged by hand, after the rules took it (QoS 0 has nothing to acknowledge).
+                e.AutoAcknowledge = e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce;
+                return inbox.Writer.WriteAsync(e, cancellationToken).AsTask();
+            },
+            writer.ReportError,
+            context.Logger,
+            context.TimeProvider);
+        await using var scope = current.ConfigureAwait(false);
+        Volatile.Write(ref connection, current);
+        try
+        {
+            try
+            {
+                await current.ConnectFirstAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (MqttRefusedException)
+            {
+                throw; // the engine reports it and tries a new instance after its backoff
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                writer.ReportError($"mqtt {settings.Endpoint}: could not connect, retrying: {MqttConnection.Describe(e)}");
+            }
+
+            await foreach (var message in inbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await TakeAsync(writer, message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref connection, null);
+            while (inbox.Reader.TryRead(out var left))
+            {
+                // Not acknowledged: the broker delivers QoS 1 and 2 messages again. QoS 0 ones are gone.
+                if (left.AutoAcknowledge)
+                {
+                    Interlocked.Increment(ref dropped);
+                }
+            }
+        }
+    }
+
+    private async Task TakeAsync(ISourceWriter writer, MqttApplicationMessageReceivedEventArgs received, CancellationToken cancellationToken)
+    {
+        var message = received.ApplicationMessage;
+        var metadata = new Dictionary<string, object?>(4, StringComparer.Ordinal)
+        {
+            ["topic"] = message.Topic,
+            ["messageid"] = received.PacketIdentifier.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["qos"] = (long)message.QualityOfServiceLevel,
+            ["retained"] = message.Retain,
+        };
+        await writer.WritePayloadAsync(message.Payload.ToArray(), metadata, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref this.received);
+        if (!received.AutoAcknowledge)
+        {
+            try
+            {
+                await received.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The connection it came on is gone: the broker will deliver it again on the next one.
+                writer.ReportError($"mqtt: could not acknowledge message {received.PacketIdentifier} on `{message.Topic}`, it will come again: {MqttConnection.Describe(e)}");
+            }
+        }
+    }
+
+    private static async Task SubscribeAsync(IMqttClient client, string topic, MqttQualityOfServiceLevel qos, CancellationToken cancellationToken)
+    {
+        var result = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(topic, qos).Build(), cancellationToken).ConfigureAwait(false);
+        foreach (var item in result.Items)
+        {
+            if (item.ResultCode is not (MqttClientSubscribeResultCode.GrantedQoS0 or MqttClientSubscribeResultCode.GrantedQoS1 or MqttClientSubscribeResultCode.GrantedQoS2))
+            {
+                throw new MqttRefusedException($"mqtt: the broker refused the subscription to `{topic}`: {item.ResultCode}", null);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
