@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Runs every test of the repository, on a machine that has only the .NET SDK.
-# It installs what the tests need first: MariaDB (the MySQL sink's tests start their own server) from Debian's
-# packages when it is missing, and NuGet packages through restore. (The MQTT tests will add Mosquitto here.)
+# It installs what the tests need first, from Debian's packages when missing: MariaDB (the MySQL sink's tests start
+# their own server) and Mosquitto (the MQTT tests start their own brokers on free ports; the package's own service,
+# where an init system starts it, listens on 1883 and is not used), then NuGet packages through restore.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Parser".
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
-  echo "installing mariadb-server (Debian package) for the MySQL sink tests"
-  sudo=""
+# Installs Debian packages with apt-get (through sudo when not root), updating the package lists only if needed.
+apt_install() {
+  local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -q --no-install-recommends mariadb-server >/dev/null \
-    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends mariadb-server >/dev/null; }
+  $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null; }
+}
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "installing mariadb-server (Debian package) for the MySQL sink tests"
+  apt_install mariadb-server
+fi
+
+if [ ! -x /usr/sbin/mosquitto ]; then
+  echo "installing mosquitto (Debian package) for the MQTT tests"
+  apt_install mosquitto
 fi
 
 dotnet restore EdgeStream.sln
