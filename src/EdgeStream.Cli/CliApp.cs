@@ -23,6 +23,12 @@ internal static class CliApp
               (or with --print) each emission goes to standard output as one JSON line. `ready` goes to standard
               error once the rule runs; malformed lines are reported there with their line number and skipped.
               At the end of the input, open windows fire with what they hold, unless --no-flush.
+              A rule over an MQTT stream (WITH (TYPE="mqtt", DATASOURCE="topic/filter")) reads the broker instead:
+              `ready` once subscribed, then it runs until Ctrl-C, --duration S, or --max-events N events taken.
+              --config FILE.json holds MQTT connection profiles with eKuiper's property names, picked by a stream's
+              CONF_KEY ("default" without one; tcp://127.0.0.1:1883 when there is none):
+              {"mqtt": {"default": {"server": "tcp://127.0.0.1:1883"}, "plant": {"server": "ssl://plant:8883",
+              "username": "edge", "password": "…"}}}
           edgestream replay [--json] CASE.json…
               Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
               PASS name / FAIL name with the difference; with --json, one JSON object per case per line.
@@ -36,7 +42,11 @@ internal static class CliApp
         (error: line L, column C: message on stderr)
         """;
 
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
+        Run(args, stdin, stdout, stderr, CancellationToken.None);
+
+    /// <summary>Runs a command; <paramref name="stop"/> (Ctrl-C, SIGTERM) ends <c>run</c> cleanly.</summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         try
         {
@@ -56,7 +66,7 @@ internal static class CliApp
             {
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
                 "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
-                "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr),
+                "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr, stop),
                 "functions" => FunctionsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };
