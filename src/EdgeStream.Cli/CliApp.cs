@@ -14,6 +14,12 @@ internal static class CliApp
 
     private const string Usage = """
         usage:
+          edgestream demo [--duration S] [--broker mqtt://host:port] [--devices N]
+              Streaming SQL over MQTT in one command: starts an MQTT broker in-process (or uses --broker), simulates N
+              devices (5) publishing {"deviceId", "temperature", "humidity", "ts"} to demo/sensors/<deviceId> twice a
+              second, and runs two rules over them: `alert` (temperature above 30) and `avg10s` (each device's
+              average temperature every 10 seconds). Each result goes to standard output as `<rule>: <row as JSON>`.
+              Runs 30 s (--duration); Ctrl-C stops it.
           edgestream parse [--stream "CREATE STREAM …"]… ["<sql>"]
               Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
               given. With --stream declarations it is also bound against them (names, functions, types).
@@ -45,7 +51,7 @@ internal static class CliApp
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
         Run(args, stdin, stdout, stderr, CancellationToken.None);
 
-    /// <summary>Runs a command; <paramref name="stop"/> (Ctrl-C, SIGTERM) ends <c>run</c> cleanly.</summary>
+    /// <summary>Runs a command; <paramref name="stop"/> (Ctrl-C, SIGTERM) ends <c>run</c> and <c>demo</c> cleanly.</summary>
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         try
@@ -67,6 +73,7 @@ internal static class CliApp
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
                 "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr, stop),
+                "demo" => DemoCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr, stop),
                 "functions" => FunctionsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };

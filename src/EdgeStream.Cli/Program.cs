@@ -6,12 +6,12 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is not "run")
+        if (args.Length == 0 || args[0] is not ("run" or "demo"))
         {
             return CliApp.Run(args, Console.In, Console.Out, Console.Error);
         }
 
-        // `run` over MQTT runs until told to stop: the first Ctrl-C (SIGINT) or SIGTERM stops it cleanly (the rule
+        // `run` and `demo` run until told to stop: the first Ctrl-C (SIGINT) or SIGTERM stops them cleanly (the rule
         // finishes what it took, the exit code says whether everything was delivered); a second one ends the process.
         using var stop = new CancellationTokenSource();
         void OnSignal(PosixSignalContext context)
