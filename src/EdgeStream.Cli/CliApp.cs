@@ -14,6 +14,12 @@ internal static class CliApp
 
     private const string Usage = """
         usage:
+          edgestream demo [--duration S] [--broker mqtt://host:port] [--devices N]
+              Streaming SQL over MQTT in one command: starts an MQTT broker in-process (or uses --broker), simulates N
+              devices (5) publishing {"deviceId", "temperature", "humidity", "ts"} to demo/sensors/<deviceId> twice a
+              second, and runs two rules over them: `alert` (temperature above 30) and `avg10s` (each device's
+              average temperature every 10 seconds). Each result goes to standard output as `<rule>: <row as JSON>`.
+              Runs 30 s (--duration); Ctrl-C stops it.
           edgestream parse [--stream "CREATE STREAM …"]… ["<sql>"]
               Checks one statement and prints it as canonical SQL. The SQL is read from standard input when not
               given. With --stream declarations it is also bound against them (names, functions, types).
@@ -23,6 +29,12 @@ internal static class CliApp
               (or with --print) each emission goes to standard output as one JSON line. `ready` goes to standard
               error once the rule runs; malformed lines are reported there with their line number and skipped.
               At the end of the input, open windows fire with what they hold, unless --no-flush.
+              A rule over an MQTT stream (WITH (TYPE="mqtt", DATASOURCE="topic/filter")) reads the broker instead:
+              `ready` once subscribed, then it runs until Ctrl-C, --duration S, or --max-events N events taken.
+              --config FILE.json holds MQTT connection profiles with eKuiper's property names, picked by a stream's
+              CONF_KEY ("default" without one; tcp://127.0.0.1:1883 when there is none):
+              {"mqtt": {"default": {"server": "tcp://127.0.0.1:1883"}, "plant": {"server": "ssl://plant:8883",
+              "username": "edge", "password": "…"}}}
           edgestream replay [--json] CASE.json…
               Replays conformance cases (streams, events, SQL, expected emissions) through the engine and prints
               PASS name / FAIL name with the difference; with --json, one JSON object per case per line.
@@ -36,7 +48,11 @@ internal static class CliApp
         (error: line L, column C: message on stderr)
         """;
 
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
+        Run(args, stdin, stdout, stderr, CancellationToken.None);
+
+    /// <summary>Runs a command; <paramref name="stop"/> (Ctrl-C, SIGTERM) ends <c>run</c> and <c>demo</c> cleanly.</summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         try
         {
@@ -56,7 +72,8 @@ internal static class CliApp
             {
                 "parse" => Parse(args.AsSpan(1), stdin, stdout, stderr),
                 "replay" => Replay.Run(args.AsSpan(1).ToArray(), stdout, stderr),
-                "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr),
+                "run" => RunCommand.Run(args.AsSpan(1).ToArray(), stdin, stdout, stderr, stop),
+                "demo" => DemoCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr, stop),
                 "functions" => FunctionsCommand.Run(args.AsSpan(1).ToArray(), stdout, stderr),
                 _ => Fail(stderr, $"unknown command `{args[0]}`; run `edgestream --help`"),
             };

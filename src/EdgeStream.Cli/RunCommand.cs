@@ -1,14 +1,20 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EdgeStream.Mqtt;
+using EdgeStream.Sinks.Mqtt;
 using EdgeStream.Sinks.MySql;
+using EdgeStream.Sources.Mqtt;
+using EdgeStream.Sql.Parsing;
 using EdgeStream.Testing;
 
 namespace EdgeStream.Cli;
 
 /// <summary>
 /// <c>edgestream run (--sql "SELECT …" | RULE.json) [--stream "CREATE …"]… [--input [NAME=]FILE.jsonl]… [--config FILE.json]
-/// [--duration S] [--max-events N] [--drain-timeout S] [--print] [--no-flush]</c>: runs one rule over JSON-lines input.
+/// [--duration S] [--max-events N] [--drain-timeout S] [--print] [--no-flush]</c>: runs one rule over JSON-lines input,
+/// or, when the rule reads an MQTT stream, over what the broker delivers until Ctrl-C, <c>--duration</c> or
+/// <c>--max-events</c>.
 /// </summary>
 internal sealed class RunCommand
 {
@@ -24,13 +30,19 @@ internal sealed class RunCommand
     private bool print;
     private bool flush = true;
 
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>How often the status is read while waiting for the broker or for --max-events.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long the MQTT source may take to subscribe before `waiting for the MQTT broker` is printed.</summary>
+    private static readonly TimeSpan QuietWait = TimeSpan.FromSeconds(1);
+
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         var command = new RunCommand();
         var error = command.ParseArguments(args);
         return error is not null
             ? CliApp.Fail(stderr, error)
-            : command.ExecuteAsync(stdin, stdout, stderr).GetAwaiter().GetResult();
+            : command.ExecuteAsync(stdin, stdout, stderr, stop).GetAwaiter().GetResult();
     }
 
     private string? ParseArguments(string[] args)
@@ -88,26 +100,29 @@ internal sealed class RunCommand
             ? s
             : throw new ArgumentException($"{option} needs a positive number of seconds");
 
-    private async Task<int> ExecuteAsync(TextReader stdin, TextWriter stdout, TextWriter stderr)
+    private async Task<int> ExecuteAsync(TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         RuleDefinition rule;
         try
         {
-            rule = ruleFile is null ? new RuleDefinition("run", sql!) : RuleDefinition.FromJson(await File.ReadAllTextAsync(ruleFile).ConfigureAwait(false));
-            if (configFile is not null)
-            {
-                using var config = JsonDocument.Parse(await File.ReadAllTextAsync(configFile).ConfigureAwait(false));
-                if (config.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    return CliApp.Fail(stderr, $"{configFile}: the configuration must be a JSON object");
-                }
-
-                await stderr.WriteLineAsync("warning: --config is read but not used yet: no connector takes configuration so far").ConfigureAwait(false);
-            }
+            rule = ruleFile is null ? new RuleDefinition("run", sql!) : RuleDefinition.FromJson(await File.ReadAllTextAsync(ruleFile, CancellationToken.None).ConfigureAwait(false));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or JsonException)
         {
             return CliApp.Fail(stderr, e.Message);
+        }
+
+        var profiles = new MqttProfiles();
+        if (configFile is not null)
+        {
+            try
+            {
+                profiles = CliConfig.LoadMqttProfiles(configFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return CliApp.Fail(stderr, $"--config {configFile}: {e.Message}");
+            }
         }
 
         foreach (var option in rule.UnsupportedOptions)
@@ -117,13 +132,21 @@ internal sealed class RunCommand
 
         var engine = new EdgeStreamEngine();
         engine.RegisterMySqlSink(); // rule files with a `mysql` or `sql` action
+        engine.RegisterMqttSource(profiles); // streams WITH (TYPE="mqtt")
+        engine.RegisterMqttSink(); // rule files with an `mqtt` action
         await using (engine.ConfigureAwait(false))
         {
+            var mqttStreams = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase); // name → CONF_KEY
             for (var i = 0; i < streams.Count; i++)
             {
                 try
                 {
                     engine.Execute(streams[i]);
+                    var declared = SqlParser.ParseCreate(streams[i]);
+                    if (declared.Options.FirstOrDefault(o => o.Name == "TYPE")?.Value.Equals(MqttSourceExtensions.SourceType, StringComparison.OrdinalIgnoreCase) == true)
+                    {
+                        mqttStreams[declared.Name] = declared.Options.FirstOrDefault(o => o.Name == "CONF_KEY")?.Value;
+                    }
                 }
                 catch (SqlException e)
                 {
@@ -141,10 +164,34 @@ internal sealed class RunCommand
             var output = engine.Memory.Subscribe(OutputTopic, outputDone.Token);
             var printer = printing ? PrintAsync(output, stdout) : Task.CompletedTask;
             string defaultStream;
+            List<(string Stream, string Endpoint)> subscriptions = [];
             try
             {
-                defaultStream = EdgeSql.SourcesOf(rule.Sql)[0];
-                await engine.CreateRuleAsync(rule).ConfigureAwait(false);
+                var read = EdgeSql.SourcesOf(rule.Sql);
+                defaultStream = read[0];
+                foreach (var name in read)
+                {
+                    if (mqttStreams.TryGetValue(name, out var confKey))
+                    {
+                        // The stream's metric is named as declared; its broker as the profile says (an unknown CONF_KEY fails here).
+                        var declaredName = mqttStreams.Keys.First(k => k.Equals(name, StringComparison.OrdinalIgnoreCase));
+                        try
+                        {
+                            subscriptions.Add((declaredName, MqttSettings.From(profiles.Resolve(confKey), "edgestream-cli").Endpoint));
+                        }
+                        catch (ArgumentException e)
+                        {
+                            return CliApp.Fail(stderr, $"stream `{declaredName}`: {e.Message}");
+                        }
+                    }
+                }
+
+                if (subscriptions.Count > 0 && inputs.Count > 0)
+                {
+                    return CliApp.Fail(stderr, $"the rule reads MQTT stream `{subscriptions[0].Stream}`: it takes its events from the broker, not from --input");
+                }
+
+                await engine.CreateRuleAsync(rule, CancellationToken.None).ConfigureAwait(false);
             }
             catch (SqlException e)
             {
@@ -160,17 +207,33 @@ internal sealed class RunCommand
                 return CliApp.Fail(stderr, e.Message);
             }
 
-            await stderr.WriteLineAsync("ready").ConfigureAwait(false);
             using var deadline = duration is { } d ? new CancellationTokenSource(TimeSpan.FromSeconds(d)) : new CancellationTokenSource();
-            var fed = await FeedAsync(engine, defaultStream, stdin, stderr, deadline.Token).ConfigureAwait(false);
-            if (fed is null)
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stop);
+            long? fed;
+            bool inputEnded;
+            var failed = false;
+            if (subscriptions.Count > 0)
             {
-                return CliApp.InvalidInput;
+                fed = null;
+                var end = await ListenAsync(engine, rule.Id, subscriptions, stderr, ending.Token).ConfigureAwait(false);
+                inputEnded = end == ListenEnd.MaxEvents;
+                failed = end == ListenEnd.RuleFailed;
+            }
+            else
+            {
+                await stderr.WriteLineAsync("ready").ConfigureAwait(false);
+                fed = await FeedAsync(engine, defaultStream, stdin, stderr, ending.Token).ConfigureAwait(false);
+                if (fed is null)
+                {
+                    return CliApp.InvalidInput;
+                }
+
+                inputEnded = !ending.IsCancellationRequested;
             }
 
-            // The input has ended: open windows fire with what they hold, unless --no-flush (eKuiper's behaviour) or the
-            // run was cut short by --duration.
-            if (flush && !deadline.IsCancellationRequested)
+            // The input has ended (or --max-events were taken): open windows fire with what they hold, unless
+            // --no-flush (eKuiper's behaviour) or the run was cut short by --duration or Ctrl-C.
+            if (flush && inputEnded)
             {
                 await engine.FlushWindowsAsync(rule.Id).ConfigureAwait(false);
             }
@@ -188,10 +251,15 @@ internal sealed class RunCommand
             await outputDone.CancelAsync().ConfigureAwait(false);
             await printer.ConfigureAwait(false);
             var undelivered = Undelivered(status).ToList();
-            if (status.RecordsIn < fed || drain.IsCancellationRequested || undelivered.Count > 0)
+            if (failed)
+            {
+                return CliApp.Failed;
+            }
+
+            if (status.RecordsIn < (fed ?? 0) || drain.IsCancellationRequested || undelivered.Count > 0)
             {
                 await stderr.WriteLineAsync(
-                    $"error: not everything was delivered within --drain-timeout {drainTimeout.ToString(CultureInfo.InvariantCulture)} s: {fed} events read, {status.RecordsIn} processed")
+                    $"error: not everything was delivered within --drain-timeout {drainTimeout.ToString(CultureInfo.InvariantCulture)} s: {fed ?? status.RecordsIn} events read, {status.RecordsIn} processed")
                     .ConfigureAwait(false);
                 foreach (var line in undelivered)
                 {
@@ -203,6 +271,83 @@ internal sealed class RunCommand
 
             return CliApp.Ok;
         }
+    }
+
+    /// <summary>
+    /// A rule over MQTT streams: waits until each is subscribed (printing `waiting for the MQTT broker at …` once when
+    /// that takes a while), prints `ready`, then runs until <paramref name="ending"/> (--duration, Ctrl-C) or until the
+    /// rule has taken --max-events events, or until the rule fails.
+    /// </summary>
+    private async Task<ListenEnd> ListenAsync(EdgeStreamEngine engine, string ruleId, List<(string Stream, string Endpoint)> subscriptions, TextWriter stderr, CancellationToken ending)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        var waiting = false;
+        var ready = false;
+        try
+        {
+            while (!ending.IsCancellationRequested)
+            {
+                var status = engine.GetRuleStatus(ruleId);
+                if (!ready)
+                {
+                    var missing = subscriptions.FirstOrDefault(s => !status.Metrics.TryGetValue($"source_{s.Stream}_0_connected", out var up) || up != 1);
+                    if (missing.Stream is null)
+                    {
+                        ready = true;
+                        await stderr.WriteLineAsync("ready").ConfigureAwait(false);
+                    }
+                    else if (!waiting && TimeProvider.System.GetElapsedTime(started) >= QuietWait)
+                    {
+                        // Once: the source keeps trying with backoff, and says why in the status (never a password).
+                        waiting = true;
+                        await stderr.WriteLineAsync($"waiting for the MQTT broker at {missing.Endpoint} (stream `{missing.Stream}`){Why(status, missing.Endpoint)}").ConfigureAwait(false);
+                    }
+                }
+
+                if (status.State == RuleState.StoppedByError)
+                {
+                    await stderr.WriteLineAsync($"error: the rule stopped: {status.LastError}").ConfigureAwait(false);
+                    return ListenEnd.RuleFailed;
+                }
+
+                if (maxEvents is { } enough && status.RecordsIn >= enough)
+                {
+                    return ListenEnd.MaxEvents;
+                }
+
+                await Task.Delay(PollInterval, ending).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ending.IsCancellationRequested)
+        {
+        }
+
+        return ListenEnd.Stopped;
+    }
+
+    /// <summary>What ended a rule over MQTT streams.</summary>
+    private enum ListenEnd
+    {
+        /// <summary>--duration or Ctrl-C.</summary>
+        Stopped,
+
+        /// <summary>The rule took --max-events events.</summary>
+        MaxEvents,
+
+        /// <summary>The rule stopped by an error.</summary>
+        RuleFailed,
+    }
+
+    /// <summary>The rule's last error, which says why the source is not connected yet, as <c>: reason</c> (empty when none).</summary>
+    internal static string Why(RuleStatus status, string endpoint)
+    {
+        if (status.LastError is not { Length: > 0 } error)
+        {
+            return string.Empty;
+        }
+
+        var prefix = $"mqtt {endpoint}: ";
+        return ": " + (error.StartsWith(prefix, StringComparison.Ordinal) ? error[prefix.Length..] : error);
     }
 
     /// <summary>Each sink that did not deliver everything it took (from the rule's metrics).</summary>
@@ -248,7 +393,8 @@ internal sealed class RunCommand
                 var lineNumber = 0;
                 while (!deadline.IsCancellationRequested && (maxEvents is null || count < maxEvents))
                 {
-                    var line = await reader.ReadLineAsync(deadline).ConfigureAwait(false);
+                    // WaitAsync: a console read cannot be canceled, but --duration and Ctrl-C must not wait for a line.
+                    var line = await reader.ReadLineAsync(deadline).AsTask().WaitAsync(deadline).ConfigureAwait(false);
                     if (line is null)
                     {
                         break;
