@@ -78,24 +78,6 @@ public class MqttConnectionOptions
         KeepAlive = KeepAlive,
     };
 
-    /// <summary>Copies the connection settings of <paramref name="from"/> onto these options.</summary>
-    internal void CopyConnectionFrom(MqttConnectionOptions from)
-    {
-        Server = from.Server;
-        ClientId = from.ClientId;
-        Username = from.Username;
-        Password = from.Password;
-        ProtocolVersion = from.ProtocolVersion;
-        Qos = from.Qos;
-        CertificationPath = from.CertificationPath;
-        PrivateKeyPath = from.PrivateKeyPath;
-        RootCaPath = from.RootCaPath;
-        InsecureSkipVerify = from.InsecureSkipVerify;
-        CleanSession = from.CleanSession;
-        SessionExpiry = from.SessionExpiry;
-        KeepAlive = from.KeepAlive;
-    }
-
     /// <summary>The names of the connection properties, as rule actions and configuration files spell them.</summary>
     internal static readonly string[] PropertyNames =
     [
