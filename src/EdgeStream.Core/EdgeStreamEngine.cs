@@ -29,6 +29,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private static readonly string[] BuiltinSinks = ["log", "memory", "nop"];
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Action<SourceContext>> sourceValidators = new(StringComparer.OrdinalIgnoreCase);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<SourceContext, ISource>> sourceTypes =
         new(StringComparer.OrdinalIgnoreCase);
 
@@ -38,7 +39,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         new(StringComparer.OrdinalIgnoreCase) { ["binary"] = new BinaryFormat() };
 
     /// <summary>eKuiper's other formats, which arrive with the connectors that need them.</summary>
-    private static readonly string[] PendingFormats = ["protobuf", "delimited", "custom"];
+    /// <summary>The built-in format configured per stream or sink (a registered format of that name wins).</summary>
+    private const string DelimitedFormatName = "delimited";
+
+    private static readonly string[] PendingFormats = ["protobuf", "custom"];
 
     private readonly Lock functionGate = new();
     private volatile FunctionRegistry functions = FunctionRegistry.Builtins;
@@ -243,6 +247,23 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         {
             throw new ArgumentException($"source type `{type}` is already registered", nameof(type));
         }
+    }
+
+    /// <summary>
+    /// Registers a source type with a check of each reading stream's options, run when a rule that reads the stream is
+    /// created, started or updated (before anything connects): an <see cref="ArgumentException"/> from it fails that
+    /// with a <see cref="SqlException"/> at the rule's <c>FROM</c>, so a misspelt option or an unknown connection
+    /// profile is reported at once rather than by a source that keeps failing.
+    /// </summary>
+    /// <param name="type">The name streams use.</param>
+    /// <param name="factory">Makes a source for a stream; no I/O.</param>
+    /// <param name="validate">Checks a stream's options; no I/O. Throws <see cref="ArgumentException"/> naming what is wrong (never a secret).</param>
+    /// <exception cref="ArgumentException">The name is a built-in source or already registered.</exception>
+    public void RegisterSource(string type, Func<SourceContext, ISource> factory, Action<SourceContext> validate)
+    {
+        ArgumentNullException.ThrowIfNull(validate);
+        RegisterSource(type, factory);
+        sourceValidators[type] = validate;
     }
 
     /// <summary>Registers a payload format that streams (<c>FORMAT="name"</c>) and sinks (<c>format</c>) can name.</summary>
@@ -628,7 +649,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
 
         var format = ResolveFormat(stream, select.From.Span);
-        var (input, shared) = ResolveInput(stream, format);
+        var (input, shared) = ResolveInput(stream, format, rule.Id, select.From.Span);
         foreach (var joined in bound.Sources.Skip(1))
         {
             if (joined.Definition.IsTable && RuleRunner.FileSource(joined.Definition) is { } tableFile && !File.Exists(tableFile))
@@ -675,9 +696,14 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             return format;
         }
 
+        if (name.Equals(DelimitedFormatName, StringComparison.OrdinalIgnoreCase))
+        {
+            return new DelimitedFormat(stream.Option("DELIMITER"), stream.IsSchemaless ? null : stream.Columns);
+        }
+
         var reason = PendingFormats.Contains(name, StringComparer.OrdinalIgnoreCase)
             ? $"stream `{stream.Name}` has FORMAT `{name}`, which is not implemented yet; register an IFormat of that name to use one"
-            : $"stream `{stream.Name}` has unknown FORMAT `{name}`; available: {string.Join(", ", formats.Keys.Append("json").Order(StringComparer.Ordinal))}";
+            : $"stream `{stream.Name}` has unknown FORMAT `{name}`; available: {string.Join(", ", formats.Keys.Append("json").Append(DelimitedFormatName).Order(StringComparer.Ordinal))}";
         throw BindError.At(at, SqlErrorCode.InvalidValue, reason);
     }
 
@@ -686,7 +712,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// instance of a SHARED stream (whose decoder the rule must compile against). Null for a plain memory stream and
     /// for types with no registered source (those receive only pushed events).
     /// </summary>
-    private (IRuleInput? Input, SharedInput? Shared) ResolveInput(Planning.StreamDefinition stream, IFormat? format)
+    private (IRuleInput? Input, SharedInput? Shared) ResolveInput(Planning.StreamDefinition stream, IFormat? format, string ruleId, Diagnostics.SourceSpan at)
     {
         var type = stream.Option("TYPE") ?? string.Empty;
         Func<SourceContext, ISource>? factory = type.ToLowerInvariant() switch
@@ -701,7 +727,20 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             return (null, null);
         }
 
-        var context = new SourceContext(stream.Name, type, stream.Options, loggers.CreateLogger("EdgeStream.Sources." + type), time);
+        var logger = loggers.CreateLogger("EdgeStream.Sources." + type);
+        var context = new SourceContext(stream.Name, type, stream.Options, logger, time, stream.Shared ? null : ruleId);
+        if (sourceValidators.TryGetValue(type, out var validate))
+        {
+            try
+            {
+                validate(context);
+            }
+            catch (ArgumentException e)
+            {
+                throw BindError.At(at, SqlErrorCode.InvalidValue, $"stream `{stream.Name}` ({type}): {e.Message}");
+            }
+        }
+
         if (!stream.Shared)
         {
             return (new PrivateInput(factory, context), null);
@@ -720,7 +759,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     private ShapedSink CreateSink(string ruleId, RuleAction action, int index, List<string> warnings, ErrorTarget errors)
     {
-        var encoding = SinkEncoding.Create(action, name => formats.TryGetValue(name, out var f) ? f : null);
+        var encoding = SinkEncoding.Create(action, name => formats.TryGetValue(name, out var f) ? f
+            : name.Equals(DelimitedFormatName, StringComparison.OrdinalIgnoreCase) ? DelimitedFormat.ForSink(action.Properties)
+            : null);
         var metrics = new OperatorMetrics(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"sink_{action.SinkType}_{index}_0_"));
         if (sinkTypes.TryGetValue(action.SinkType, out var registered))
         {

@@ -86,6 +86,27 @@ public sealed class SinkContext
     /// <summary>The engine's clock.</summary>
     public TimeProvider TimeProvider { get; }
 
+    /// <summary>Where <see cref="ReportError"/> goes; set by the runner of the sink.</summary>
+    internal Action<string>? Reporter { get; set; }
+
+    /// <summary>
+    /// Reports a problem that fails no write by itself (a lost connection the sink is restoring): logged, counted, and
+    /// shown as the rule's last error and the sink's <c>last_exception</c>. Must not contain secrets.
+    /// </summary>
+    /// <param name="message">What happened.</param>
+    public void ReportError(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (Reporter is { } reporter)
+        {
+            reporter(message);
+        }
+        else
+        {
+            Diagnostics.Log.SinkProblem(Logger, RuleId, message);
+        }
+    }
+
     /// <summary>
     /// Compiles a property value that may hold dynamic-property templates (<c>{{.field}}</c>), to render per message
     /// with <see cref="SinkTemplate.Render"/>. Call it from the factory, so a bad template fails rule creation.

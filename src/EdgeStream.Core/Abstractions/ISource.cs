@@ -69,8 +69,9 @@ public interface ISourceWriter
 /// <summary>What a source factory gets: the stream it feeds, its options, a logger and the engine's clock.</summary>
 public sealed class SourceContext
 {
-    internal SourceContext(string streamName, string sourceType, IReadOnlyDictionary<string, string> options, Microsoft.Extensions.Logging.ILogger logger, TimeProvider timeProvider)
+    internal SourceContext(string streamName, string sourceType, IReadOnlyDictionary<string, string> options, Microsoft.Extensions.Logging.ILogger logger, TimeProvider timeProvider, string? ruleId = null)
     {
+        RuleId = ruleId;
         StreamName = streamName;
         SourceType = sourceType;
         Options = options;
@@ -80,6 +81,12 @@ public sealed class SourceContext
 
     /// <summary>The stream's name.</summary>
     public string StreamName { get; }
+
+    /// <summary>
+    /// The rule this instance reads for; null for a <c>SHARED</c> stream, whose one instance serves every rule. A source
+    /// with per-reader state at the far end (a durable subscription, a consumer group) should key it on this and the stream.
+    /// </summary>
+    public string? RuleId { get; }
 
     /// <summary>The registered type name (the stream's <c>TYPE</c>).</summary>
     public string SourceType { get; }

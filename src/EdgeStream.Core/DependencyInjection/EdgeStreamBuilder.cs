@@ -100,6 +100,20 @@ public sealed class EdgeStreamBuilder
         return this;
     }
 
+    /// <summary>Registers a source type made by a factory that may use the container, with a check of each stream's options (see <see cref="EdgeStreamEngine.RegisterSource(string, Func{SourceContext, ISource}, Action{SourceContext})"/>).</summary>
+    /// <param name="type">The name streams use.</param>
+    /// <param name="factory">Makes a source for a stream; no I/O.</param>
+    /// <param name="validate">Checks a stream's options when a rule reading it is created; throws <see cref="ArgumentException"/>. No I/O.</param>
+    /// <returns>This builder.</returns>
+    public EdgeStreamBuilder AddSource(string type, Func<IServiceProvider, SourceContext, ISource> factory, Action<IServiceProvider, SourceContext> validate)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentNullException.ThrowIfNull(validate);
+        Registrations.Add((provider, engine) => engine.RegisterSource(type, context => factory(provider, context), context => validate(provider, context)));
+        return this;
+    }
+
     /// <summary>
     /// Registers a scalar function: the container makes one <typeparamref name="TFunction"/> (its constructor may take
     /// services) for the engine, and rules call it by <paramref name="name"/>.

@@ -147,7 +147,7 @@ internal sealed class StreamDefinition
                 }
 
                 break;
-            case "DATASOURCE" or "FORMAT" or "TYPE":
+            case "DATASOURCE" or "FORMAT" or "TYPE" or "DELIMITER":
                 if (option.Value.Length == 0)
                 {
                     throw BindError.At(option.Span, SqlErrorCode.InvalidValue, $"option `{option.Name}` must not be empty");

@@ -46,6 +46,11 @@ internal sealed class SinkRunner : IRuleSink
         this.factory = factory;
         this.bus = bus;
         this.onError = onError;
+        context.Reporter = message =>
+        {
+            metrics.SetLastException($"sink `{context.SinkType}`: {message}", context.TimeProvider);
+            Report(message);
+        };
         capacity = Positive(context, "bufferLength", 1024);
         batchSize = Positive(context, "batchSize", 0);
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));

@@ -17,7 +17,7 @@ internal sealed class SinkShaping
     public static readonly string[] CommonProperties =
     [
         "sendSingle", "omitIfEmpty", "fields", "excludeFields", "dataField", "dataTemplate", "format", "schemaId",
-        "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency", "runAsync", "compression",
+        "delimiter", "hasHeader", "batchSize", "lingerInterval", "bufferLength", "concurrency", "runAsync", "compression",
         "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize", "resendInterval",
         "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
     ];
@@ -25,7 +25,7 @@ internal sealed class SinkShaping
     /// <summary>Common properties that are accepted but not applied yet.</summary>
     private static readonly string[] NotApplied =
     [
-        "schemaId", "delimiter", "batchSize", "lingerInterval", "bufferLength", "concurrency",
+        "schemaId", "batchSize", "lingerInterval", "bufferLength", "concurrency",
         "runAsync", "compression", "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize",
         "resendInterval", "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
     ];

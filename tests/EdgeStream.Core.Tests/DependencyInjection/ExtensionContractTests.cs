@@ -241,7 +241,7 @@ public sealed class ExtensionContractTests
         engine.Engine.Execute("CREATE STREAM b (x BIGINT) WITH (TYPE=\"memory\", DATASOURCE=\"b\", FORMAT=\"protobuf\")");
 
         var unknown = Assert.Throws<SqlException>(() => engine.Engine.ValidateRule(new RuleDefinition("r", "SELECT x FROM a")))!;
-        Assert.That(unknown.Reason, Is.EqualTo("stream `a` has unknown FORMAT `yaml`; available: binary, json, kv"));
+        Assert.That(unknown.Reason, Is.EqualTo("stream `a` has unknown FORMAT `yaml`; available: binary, delimited, json, kv"));
         var pending = Assert.Throws<SqlException>(() => engine.Engine.ValidateRule(new RuleDefinition("r", "SELECT x FROM b")))!;
         Assert.That(pending.Reason, Does.StartWith("stream `b` has FORMAT `protobuf`, which is not implemented yet"));
     }

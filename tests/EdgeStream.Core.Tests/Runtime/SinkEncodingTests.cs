@@ -59,6 +59,8 @@ public sealed class SinkEncodingTests
         Assert.That(templated.SelectMany(b => b), Is.EqualTo(new[] { "a=1 low", "a=2 high" }));
         var formatted = await Payloads(new() { ["sendSingle"] = "true", ["format"] = "kv" }, 3);
         Assert.That(formatted.SelectMany(b => b), Is.EqualTo(new[] { "a=3;b=30" }));
+        var delimited = await Payloads(new() { ["format"] = "delimited", ["delimiter"] = ";", ["hasHeader"] = "true", ["fields"] = "b,a" }, 4);
+        Assert.That(delimited.SelectMany(b => b), Is.EqualTo(new[] { "b;a\n40;4" }), "`fields` sets the column order");
     }
 
     [Test]

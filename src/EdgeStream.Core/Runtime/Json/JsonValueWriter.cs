@@ -26,6 +26,18 @@ internal static class JsonValueWriter
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>One value as JSON text.</summary>
+    public static string ToJson(Value value, bool indented = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        {
+            Write(writer, value);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     public static void Write(Utf8JsonWriter writer, Value value)
     {
         switch (value.Kind)

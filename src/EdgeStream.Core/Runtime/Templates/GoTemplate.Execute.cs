@@ -382,16 +382,7 @@ internal sealed partial class GoTemplate
         return result;
     }
 
-    private static string Json(Value value, bool indented)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
-        {
-            EdgeStream.Runtime.Json.JsonValueWriter.Write(writer, value);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    private static string Json(Value value, bool indented) => EdgeStream.Runtime.Json.JsonValueWriter.ToJson(value, indented);
 
     /// <summary>A value as <c>{{.}}</c> prints it (Go's <c>%v</c>, with <c>&lt;no value&gt;</c> for nil).</summary>
     private static string Print(Value value) => value.IsNull ? NoValueText : Format(value);
