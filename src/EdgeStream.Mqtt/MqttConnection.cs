@@ -15,6 +15,9 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
+    /// <summary>The client ids of this process's connections, per broker: two connections with one id would take the session from each other in turn.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Endpoint, string ClientId), MqttConnection> Claimed = new();
+
     private readonly MqttSettings settings;
     private readonly Func<IMqttClient, CancellationToken, Task>? onConnected;
     private readonly Action<string> report;
@@ -76,6 +79,12 @@ internal sealed partial class MqttConnection : IAsyncDisposable
     /// </summary>
     public async Task ConnectFirstAsync(CancellationToken cancellationToken)
     {
+        if (!Claimed.TryAdd((settings.Endpoint, settings.ClientId), this))
+        {
+            throw new MqttRefusedException(
+                $"mqtt {settings.Endpoint}: client id `{settings.ClientId}` is already used by another connection of this process, and two connections with one client id take the session from each other in turn; leave `clientid` unset (each stream, rule and sink then gets its own), give each its own, or make the stream SHARED", null);
+        }
+
         try
         {
             await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -288,6 +297,7 @@ internal sealed partial class MqttConnection : IAsyncDisposable
         }
 
         Volatile.Write(ref connected, 0);
+        Claimed.TryRemove(new KeyValuePair<(string, string), MqttConnection>((settings.Endpoint, settings.ClientId), this));
         Client.Dispose();
         stopping.Dispose();
     }
@@ -307,16 +317,20 @@ internal sealed class MqttRefusedException(string message, Exception? inner) : E
 /// <summary>Client ids EdgeStream makes when none is set: stable across restarts (a persistent session is found again) and unique per connection.</summary>
 internal static class MqttClientIds
 {
-    public static string For(string role, string name)
+    /// <summary>A client id stable across runs: the role, the readable part of <paramref name="name"/>, and a hash of the machine, the name and <paramref name="scope"/>.</summary>
+    /// <param name="role"><c>source</c> or <c>sink</c>.</param>
+    /// <param name="name">What connects (a stream, a rule's sink).</param>
+    /// <param name="scope">What else makes the session its own (the topic filter): when it changes, so does the id, and an old session's subscriptions are not inherited.</param>
+    public static string For(string role, string name, string scope = "")
     {
-        var seed = Environment.MachineName + "/" + role + "/" + name;
+        var seed = Environment.MachineName + "/" + role + "/" + name + "/" + scope;
         var hash = 2166136261u; // FNV-1a: a short, stable tag of the machine and the connection
         foreach (var b in System.Text.Encoding.UTF8.GetBytes(seed))
         {
             hash = unchecked((hash ^ b) * 16777619u);
         }
 
-        var safe = new string(name.Where(char.IsAsciiLetterOrDigit).Take(24).ToArray());
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').Take(24).ToArray());
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"edgestream-{role}-{safe}-{hash:x8}");
     }
 }

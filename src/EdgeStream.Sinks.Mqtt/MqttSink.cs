@@ -50,7 +50,7 @@ internal sealed class MqttSink : IPayloadSink, IConnectorMetrics
 
     public async ValueTask OpenAsync(CancellationToken cancellationToken)
     {
-        var current = new MqttConnection(settings, null, null, message => context.Logger.LogMqttProblem(message), context.Logger, context.TimeProvider);
+        var current = new MqttConnection(settings, null, null, context.ReportError, context.Logger, context.TimeProvider);
         try
         {
             await current.ConnectFirstAsync(cancellationToken).ConfigureAwait(false);

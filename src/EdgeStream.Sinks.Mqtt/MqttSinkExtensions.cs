@@ -1,9 +1,7 @@
-using Microsoft.Extensions.Logging;
-
 namespace EdgeStream.Sinks.Mqtt;
 
 /// <summary>Registers the MQTT sink under the action name <c>mqtt</c>.</summary>
-public static partial class MqttSinkExtensions
+public static class MqttSinkExtensions
 {
     /// <summary>The action name the sink is registered under.</summary>
     public const string ActionName = "mqtt";
@@ -24,7 +22,4 @@ public static partial class MqttSinkExtensions
         ArgumentNullException.ThrowIfNull(engine);
         engine.RegisterSink<MqttSinkOptions>(ActionName, (context, options) => new MqttSink(context, options));
     }
-
-    [LoggerMessage(EventId = 7101, Level = LogLevel.Warning, Message = "mqtt sink: {Problem}")]
-    internal static partial void LogMqttProblem(this ILogger logger, string problem);
 }

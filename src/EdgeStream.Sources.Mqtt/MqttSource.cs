@@ -34,17 +34,43 @@ internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) :
         metrics["dropped_total"] = Interlocked.Read(ref dropped);
     }
 
+    /// <summary>
+    /// Checks a stream's options when a rule reading it is created: a topic filter MQTT accepts, a known profile
+    /// (<c>CONF_KEY</c>) and valid connection settings.
+    /// </summary>
+    /// <exception cref="ArgumentException">What is wrong (never a password).</exception>
+    public static void Validate(SourceContext context, MqttProfiles profiles) => Settings(context, profiles);
+
+    private static MqttSettings Settings(SourceContext context, MqttProfiles profiles)
+    {
+        var topic = context.DataSource;
+        if (topic.Length == 0)
+        {
+            throw new ArgumentException("an mqtt stream needs DATASOURCE, the topic filter to subscribe to");
+        }
+
+        var levels = topic.Split('/');
+        for (var i = 0; i < levels.Length; i++)
+        {
+            var level = levels[i];
+            if ((level.Contains('#', StringComparison.Ordinal) && (level != "#" || i != levels.Length - 1))
+                || (level.Contains('+', StringComparison.Ordinal) && level != "+"))
+            {
+                throw new ArgumentException($"DATASOURCE `{topic}` is not an MQTT topic filter: `+` must be a whole level and `#` the whole last one");
+            }
+        }
+
+        var profile = profiles.Resolve(context.Options.TryGetValue("CONF_KEY", out var key) ? key : null);
+        // One session per reader: the stream's one instance when SHARED, else each rule's own; a new topic filter starts a new session.
+        var reader = context.RuleId is null ? context.StreamName : context.StreamName + "/" + context.RuleId;
+        return MqttSettings.From(profile, MqttClientIds.For("source", reader, topic));
+    }
+
     public async Task RunAsync(ISourceWriter writer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writer);
         var topic = context.DataSource;
-        if (topic.Length == 0)
-        {
-            throw new ArgumentException($"stream `{context.StreamName}`: an mqtt stream needs DATASOURCE, the topic filter to subscribe to");
-        }
-
-        var profile = profiles.Resolve(context.Options.TryGetValue("CONF_KEY", out var key) ? key : null);
-        var settings = MqttSettings.From(profile, MqttClientIds.For("source", context.StreamName));
+        var settings = Settings(context, profiles);
         var inbox = Channel.CreateBounded<MqttApplicationMessageReceivedEventArgs>(new BoundedChannelOptions(InboxCapacity)
         {
             SingleReader = true,

@@ -26,16 +26,19 @@ public static class MqttSourceExtensions
             builder.Services.AddSingleton<IConfigureMqttProfiles>(new ConfigureMqttProfiles(configure));
         }
 
-        return builder.AddSource(SourceType, (provider, context) =>
-        {
-            var profiles = provider.GetRequiredService<MqttProfiles>();
-            foreach (var step in provider.GetServices<IConfigureMqttProfiles>())
-            {
-                step.Apply(profiles);
-            }
+        return builder.AddSource(SourceType, (provider, context) => new MqttSource(context, Profiles(provider)),
+            (provider, context) => MqttSource.Validate(context, Profiles(provider)));
+    }
 
-            return new MqttSource(context, profiles);
-        });
+    private static MqttProfiles Profiles(IServiceProvider provider)
+    {
+        var profiles = provider.GetRequiredService<MqttProfiles>();
+        foreach (var step in provider.GetServices<IConfigureMqttProfiles>())
+        {
+            step.Apply(profiles);
+        }
+
+        return profiles;
     }
 
     /// <summary>Registers the source directly on an engine (without DI).</summary>
@@ -45,7 +48,7 @@ public static class MqttSourceExtensions
     {
         ArgumentNullException.ThrowIfNull(engine);
         var used = profiles ?? new MqttProfiles();
-        engine.RegisterSource(SourceType, context => new MqttSource(context, used));
+        engine.RegisterSource(SourceType, context => new MqttSource(context, used), context => MqttSource.Validate(context, used));
     }
 }
 

@@ -49,10 +49,10 @@ public sealed class MqttConnectorTests
     }
 
     /// <summary>Waits until the rule's MQTT source is connected and subscribed.</summary>
-    private static async Task WaitSubscribedAsync(EdgeStreamEngine engine, string rule = "r")
+    private static async Task WaitSubscribedAsync(EdgeStreamEngine engine, string rule = "r", string stream = "s")
     {
         var deadline = DateTime.UtcNow + Patience;
-        while (engine.GetRuleStatus(rule).Metrics.GetValueOrDefault("source_s_0_connected") != 1)
+        while (engine.GetRuleStatus(rule).Metrics.GetValueOrDefault($"source_{stream}_0_connected") != 1)
         {
             if (DateTime.UtcNow > deadline)
             {
@@ -165,6 +165,123 @@ public sealed class MqttConnectorTests
         Assert.That(status.Errors, Is.GreaterThanOrEqualTo(2));
         Assert.That(status.State, Is.EqualTo(RuleState.Running));
         Assert.That(status.Metrics["source_s_0_messages_in_total"], Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Binary_payloads_arrive_whole_and_delimited_text_is_read_and_written()
+    {
+        var images = TestClient.NewTopic();
+        var lines = TestClient.NewTopic();
+        var output = TestClient.NewTopic();
+        await using var engine = Engine(TestClient.NewTopic(), o => o.ClientId = null); // each stream gets its own id
+        engine.Execute($"CREATE STREAM img () WITH (TYPE=\"mqtt\", DATASOURCE=\"{images}\", FORMAT=\"BINARY\")");
+        engine.Execute($"CREATE STREAM csv (deviceId STRING, temperature FLOAT, n BIGINT) WITH (TYPE=\"mqtt\", DATASOURCE=\"{lines}\", FORMAT=\"DELIMITED\", DELIMITER=\";\")");
+        using var stop = new CancellationTokenSource(Patience);
+        var frames = engine.Memory.Subscribe("frames", stop.Token);
+        var binary = new RuleDefinition("bin", "SELECT self AS frame FROM img");
+        binary.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "frames" }));
+        var delimited = new RuleDefinition("csv", "SELECT n, deviceId, temperature * 2 AS t FROM csv WHERE n > 1");
+        delimited.Actions.Add(MqttAction(output, more: [("format", "delimited"), ("delimiter", "|")]));
+        await using var subscriber = await TestClient.ConnectAsync(TestClient.Options(MosquittoBroker.Broker.Port).Build());
+        await subscriber.SubscribeAsync(output, MqttQualityOfServiceLevel.AtLeastOnce);
+        await engine.CreateRuleAsync(binary);
+        await engine.CreateRuleAsync(delimited);
+        await WaitSubscribedAsync(engine, "bin", "img");
+        await WaitSubscribedAsync(engine, "csv", "csv");
+
+        await using var publisher = await TestClient.ConnectAsync(TestClient.Options(MosquittoBroker.Broker.Port).Build());
+        var frame = Enumerable.Range(0, 256).Select(i => (byte)(255 - i)).ToArray(); // not UTF-8, not JSON
+        await publisher.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(images).WithPayload(frame)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        await publisher.PublishAsync(lines, "a;20.5;1", MqttQualityOfServiceLevel.AtLeastOnce);
+        await publisher.PublishAsync(lines, "b;21.25;2\nc;-3;3", MqttQualityOfServiceLevel.AtLeastOnce);
+
+        var row = (await frames.ReadAsync(stop.Token))[0];
+        Assert.That(row["frame"], Is.EqualTo(frame));
+        Assert.That(await subscriber.PayloadsAsync(2), Is.EqualTo(new[] { "2|b|42.5", "3|c|-6" }), "one message per row (sendSingle), in SELECT order");
+        Assert.That(engine.GetRuleStatus("csv").Errors, Is.Zero);
+    }
+
+    [Test]
+    public async Task Two_rules_on_one_stream_get_a_session_each_and_a_client_id_two_would_share_is_refused_clearly()
+    {
+        var input = TestClient.NewTopic();
+        await using var engine = Engine(input, o => o.ClientId = null);
+        using var stop = new CancellationTokenSource(Patience);
+        var one = engine.Memory.Subscribe("one", stop.Token);
+        var two = engine.Memory.Subscribe("two", stop.Token);
+        foreach (var (id, topic) in new[] { ("r1", "one"), ("r2", "two") })
+        {
+            var rule = new RuleDefinition(id, "SELECT n FROM s");
+            rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = topic }));
+            await engine.CreateRuleAsync(rule);
+            await WaitSubscribedAsync(engine, id);
+        }
+
+        await using var publisher = await TestClient.ConnectAsync(TestClient.Options(MosquittoBroker.Broker.Port).Build());
+        for (var n = 0; n < 5; n++)
+        {
+            await publisher.PublishAsync(input, Reading("d", 1, n), MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        foreach (var reader in new[] { one, two })
+        {
+            var seen = new List<object?>();
+            while (seen.Count < 5)
+            {
+                seen.AddRange((await reader.ReadAsync(stop.Token)).Select(r => r["n"]));
+            }
+
+            Assert.That(seen, Is.EqualTo(new object[] { 0L, 1L, 2L, 3L, 4L }), "each rule has its own subscription");
+        }
+
+        Assert.That(engine.GetRuleStatus("r1").Metrics["source_s_0_reconnects_total"] + engine.GetRuleStatus("r2").Metrics["source_s_0_reconnects_total"], Is.Zero,
+            "the two sessions do not take each other over");
+
+        // One explicit client id for two readers: whichever connects second is refused with a reason; the other keeps running.
+        await using var fixedId = Engine(TestClient.NewTopic());
+        foreach (var id in new[] { "r1", "r2" })
+        {
+            var rule = new RuleDefinition(id, "SELECT n FROM s");
+            rule.Actions.Add(new RuleAction("nop", new Dictionary<string, string>()));
+            await fixedId.CreateRuleAsync(rule);
+        }
+
+        static bool Refused(RuleStatus status) => status.LastError?.Contains("is already used by another connection of this process", StringComparison.Ordinal) == true;
+        static bool Subscribed(RuleStatus status) => status.Metrics.GetValueOrDefault("source_s_0_connected") == 1;
+        await WaitForAsync(() => new[] { "r1", "r2" }.Select(fixedId.GetRuleStatus) is var both
+            && both.Count(Subscribed) == 1 && both.Count(Refused) == 1 && !both.Any(b => Subscribed(b) && Refused(b)),
+            "one rule subscribed and the other refused for the shared client id");
+        await Task.Delay(500);
+        Assert.That(new[] { "r1", "r2" }.Select(fixedId.GetRuleStatus).Sum(b => b.Metrics.GetValueOrDefault("source_s_0_reconnects_total")), Is.Zero, "the running one is never taken over");
+    }
+
+    [Test]
+    public async Task An_unknown_profile_a_bad_topic_filter_or_bad_settings_fail_rule_creation_at_the_from()
+    {
+        var profiles = new MqttProfiles()
+            .Set("plant", o => o.Server = MosquittoBroker.Broker.TcpUri)
+            .Set("broken", o => (o.Server, o.Password) = ("http://user:hunter2@broker", "hunter2"));
+        await using var engine = new EdgeStreamEngine();
+        engine.RegisterMqttSource(profiles);
+        engine.Execute("CREATE STREAM unknown () WITH (TYPE=\"mqtt\", DATASOURCE=\"a/b\", CONF_KEY=\"plnat\")");
+        engine.Execute("CREATE STREAM filter () WITH (TYPE=\"mqtt\", DATASOURCE=\"a/#/b\", CONF_KEY=\"plant\")");
+        engine.Execute("CREATE STREAM broken () WITH (TYPE=\"mqtt\", DATASOURCE=\"a/b\", CONF_KEY=\"broken\")");
+
+        SqlException Refused(string stream)
+        {
+            var rule = new RuleDefinition("r", $"SELECT *\nFROM {stream}");
+            rule.Actions.Add(new RuleAction("nop", new Dictionary<string, string>()));
+            var error = Assert.ThrowsAsync<SqlException>(() => engine.CreateRuleAsync(rule))!;
+            Assert.That((error.Line, error.Column), Is.EqualTo((2, 6)), "the error points at the stream in FROM");
+            Assert.That(error.Message, Does.Not.Contain("hunter2"));
+            return error;
+        }
+
+        Assert.That(Refused("unknown").Reason, Is.EqualTo("stream `unknown` (mqtt): no MQTT profile `plnat` (CONF_KEY); the profiles are: broken, plant"));
+        Assert.That(Refused("filter").Reason, Does.Contain("DATASOURCE `a/#/b` is not an MQTT topic filter"));
+        Assert.That(Refused("broken").Reason, Does.StartWith("stream `broken` (mqtt): `server` must"));
+        Assert.That(engine.RuleIds, Is.Empty, "no rule was created");
     }
 
     [Test]
@@ -335,6 +452,11 @@ public sealed class MqttConnectorTests
         try
         {
             await WaitForAsync(() => engine.GetRuleStatus("r").Metrics["sink_mqtt_0_0_connected"] == 0, "the sink to notice the broker is gone");
+            // The outage is the rule's last error and the sink's last exception, not only a log line.
+            await WaitForAsync(() => engine.GetRuleStatus("r") is { LastError: { } error, LastExceptions: var last }
+                && error.Contains("connection lost", StringComparison.Ordinal)
+                && last.GetValueOrDefault("sink_mqtt_0_0_last_exception")?.Contains("connection lost", StringComparison.Ordinal) == true,
+                "the lost connection in the rule's status");
             for (var n = 10; n < 60; n++)
             {
                 await engine.PublishAsync("m", new Dictionary<string, object?> { ["n"] = (long)n });
