@@ -4,5 +4,15 @@ namespace EdgeStream.Benchmarks;
 
 internal static class Program
 {
-    private static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary><c>throughput …</c> runs the throughput harness; anything else goes to BenchmarkDotNet.</summary>
+    private static async Task<int> Main(string[] args)
+    {
+        if (args is ["throughput", .. var rest])
+        {
+            return await Throughput.ThroughputHarness.RunAsync(rest, Console.Out, Console.Error);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }
