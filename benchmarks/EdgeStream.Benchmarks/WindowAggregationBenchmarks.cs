@@ -142,7 +142,7 @@ public class WindowAggregationBenchmarks
     /// from a seeded generator (15.00–34.99). Boxed values are shared between events (a device's id, a millisecond's
     /// time, a temperature), so the input stays small enough to keep whole in memory.
     /// </summary>
-    private static IReadOnlyDictionary<string, object?>[] Generate(int count)
+    internal static IReadOnlyDictionary<string, object?>[] Generate(int count)
     {
         var devices = Enumerable.Range(0, Devices).Select(d => (object)(long)d).ToArray();
         var temperatures = Enumerable.Range(0, 2_000).Select(t => (object)(15 + (t / 100.0))).ToArray();
@@ -163,9 +163,9 @@ public class WindowAggregationBenchmarks
     }
 
     /// <summary>One window's results, as the baseline computes them: the window's end and a row per device.</summary>
-    private sealed record WindowResult(long End, List<GroupRow> Rows);
+    internal sealed record WindowResult(long End, List<GroupRow> Rows);
 
-    private readonly record struct GroupRow(long DeviceId, double Avg, double Max, long Count);
+    internal readonly record struct GroupRow(long DeviceId, double Avg, double Max, long Count);
 
     private struct Accumulator
     {
@@ -181,7 +181,7 @@ public class WindowAggregationBenchmarks
     /// when the input stops never fire). Each event is added to every window that contains it (one, or
     /// <paramref name="length"/>/<paramref name="hop"/> for a hopping window); a window that fires becomes a row per device.
     /// </summary>
-    private static List<WindowResult> Baseline(IReadOnlyList<IReadOnlyDictionary<string, object?>> input, long length, long hop)
+    internal static List<WindowResult> Baseline(IReadOnlyList<IReadOnlyDictionary<string, object?>> input, long length, long hop)
     {
         var results = new List<WindowResult>();
         var slots = (int)(length / hop) + 1;
@@ -233,7 +233,7 @@ public class WindowAggregationBenchmarks
     }
 
     /// <summary>The first boundary strictly after <paramref name="ts"/>: multiples of the hop counted from the minute, as the engine aligns seconds.</summary>
-    private static long FirstEnd(long ts, long hop)
+    internal static long FirstEnd(long ts, long hop)
     {
         var minute = ts - (ts % 60_000);
         return minute + ((((ts - minute) / hop) + 1) * hop);

@@ -14,6 +14,10 @@ internal static class ThroughputHarness
     /// <summary>Every scenario, in the order they run.</summary>
     public static IReadOnlyList<Func<Scenario>> All { get; } =
     [
+        () => new JsonFilterScenario(),
+        () => new TypedFilterScenario(),
+        () => new WindowScenario(hopping: false),
+        () => new WindowScenario(hopping: true),
     ];
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -56,7 +60,19 @@ internal static class ThroughputHarness
         var status = 0;
         foreach (var scenario in scenarios)
         {
-            var result = await RunOneAsync(scenario, quick, stderr);
+            ScenarioResult? result;
+            try
+            {
+                result = await RunOneAsync(scenario, quick, stderr);
+            }
+#pragma warning disable CA1031 // One scenario's failure is reported and the others still run; the exit code says it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                await stderr.WriteLineAsync($"{scenario.Name}: FAILED: {e}");
+                result = null;
+            }
+
             if (result is null)
             {
                 status = 1;
