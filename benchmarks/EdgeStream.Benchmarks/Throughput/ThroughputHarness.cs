@@ -20,7 +20,10 @@ internal static class ThroughputHarness
         () => new WindowScenario(hopping: true),
     ];
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) => RunAsync(args, stdout, stderr, All);
+
+    /// <summary>Runs <paramref name="all"/> rather than <see cref="All"/> (tests of the harness itself).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyList<Func<Scenario>> all)
     {
         var quick = false;
         var json = false;
@@ -45,10 +48,10 @@ internal static class ThroughputHarness
             }
         }
 
-        var scenarios = All.Select(make => make()).Where(s => only is null || only.Contains(s.Name)).ToList();
+        var scenarios = all.Select(make => make()).Where(s => only is null || only.Contains(s.Name)).ToList();
         if (only is not null && only.Except(scenarios.Select(s => s.Name), StringComparer.OrdinalIgnoreCase).ToList() is [_, ..] unknown)
         {
-            await stderr.WriteLineAsync($"error: no scenario {string.Join(", ", unknown)}; there are: {string.Join(", ", All.Select(m => m().Name))}");
+            await stderr.WriteLineAsync($"error: no scenario {string.Join(", ", unknown)}; there are: {string.Join(", ", all.Select(m => m().Name))}");
             return 2;
         }
 
