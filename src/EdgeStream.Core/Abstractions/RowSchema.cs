@@ -27,7 +27,8 @@ internal sealed class RowSchema
     /// <summary>Whether new names are rejected (a typed stream).</summary>
     public bool IsFixed { get; }
 
-    public int Count => slots.Count;
+    /// <summary>How many names it has (lock-free: <c>ConcurrentDictionary.Count</c> takes every lock, and this is read per row).</summary>
+    public int Count => Volatile.Read(ref count);
 
     public static RowSchema Fixed(IEnumerable<string> columns)
     {
@@ -80,10 +81,44 @@ internal sealed class RowSchema
             Volatile.Write(ref names, bigger);
         }
 
-        names[count] = name;
-        slots[name] = count;
-        return count++;
+        // The count first, then the slot: whoever sees the slot sees a count past it.
+        var slot = count;
+        names[slot] = name;
+        Volatile.Write(ref count, slot + 1);
+        slots[name] = slot;
+        return slot;
     }
 
     public string NameAt(int slot) => Volatile.Read(ref names)[slot];
+
+    /// <summary>
+    /// The slot of the field named <paramref name="name"/> found at <paramref name="position"/> of an object, as
+    /// <see cref="GetOrAdd"/> gives it, remembering the first name seen at each of the first positions: objects made
+    /// from one type (<c>PublishObjectAsync</c>) bring the same name instances in the same order, and then skip hashing.
+    /// </summary>
+    public int SlotFor(int position, string name)
+    {
+        if ((uint)position < (uint)recent.Length)
+        {
+            var hit = Volatile.Read(ref recent[position]);
+            if (hit is not null && ReferenceEquals(hit.Name, name))
+            {
+                return hit.Slot;
+            }
+
+            var slot = GetOrAdd(name);
+            if (hit is null)
+            {
+                Interlocked.CompareExchange(ref recent[position], new NameSlot(name, slot), null); // the first name seen stays
+            }
+
+            return slot;
+        }
+
+        return GetOrAdd(name);
+    }
+
+    private readonly NameSlot?[] recent = new NameSlot?[16];
+
+    private sealed record NameSlot(string Name, int Slot);
 }

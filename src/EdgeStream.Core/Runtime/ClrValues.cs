@@ -65,9 +65,9 @@ internal static class ClrValues
     public static IReadOnlyDictionary<string, object?> ToDictionary(ValueObject obj)
     {
         var map = new Dictionary<string, object?>(obj.Count, StringComparer.Ordinal);
-        foreach (var (key, v) in obj.Fields)
+        for (var i = 0; i < obj.Count; i++)
         {
-            map[key] = ToClr(v);
+            map[obj.KeyAt(i)] = ToClr(obj.ValueAt(i));
         }
 
         return map;

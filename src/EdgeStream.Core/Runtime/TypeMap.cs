@@ -34,7 +34,7 @@ internal static class TypeMap<[DynamicallyAccessedMembers(DynamicallyAccessedMem
         var row = new ValueObject(Getters.Length);
         foreach (var (name, get) in Getters)
         {
-            row[name] = get(item);
+            row.Add(name, get(item)); // property names are distinct
         }
 
         return row;

@@ -102,9 +102,9 @@ internal static class JsonValueReader
     {
         var values = new Value[Math.Max(schema.Count, fields.Count)];
         var size = 0;
-        foreach (var (name, v) in fields.Fields)
+        for (var i = 0; i < fields.Count; i++)
         {
-            Put(ref values, ref size, schema.GetOrAdd(name), v);
+            Put(ref values, ref size, schema.SlotFor(i, fields.KeyAt(i)), fields.ValueAt(i));
         }
 
         if (values.Length != size)
