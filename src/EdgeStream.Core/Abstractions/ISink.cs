@@ -165,8 +165,17 @@ public interface IPayloadSink : ISink
     /// <param name="messages">The messages.</param>
     /// <param name="cancellationToken">Fires when the rule stops without waiting for delivery.</param>
     /// <returns>Completes when the messages are delivered.</returns>
-    ValueTask WriteMessagesAsync(IReadOnlyList<SinkMessage> messages, CancellationToken cancellationToken) =>
-        WritePayloadsAsync(messages.Select(m => m.Payload).ToArray(), cancellationToken);
+    ValueTask WriteMessagesAsync(IReadOnlyList<SinkMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var payloads = new ReadOnlyMemory<byte>[messages.Count];
+        for (var i = 0; i < payloads.Length; i++)
+        {
+            payloads[i] = messages[i].Payload;
+        }
+
+        return WritePayloadsAsync(payloads, cancellationToken);
+    }
 
     /// <summary>Not used: the engine gives a payload sink payloads.</summary>
     /// <param name="rows">Unused.</param>

@@ -1951,9 +1951,9 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Emissions are handed to sinks as read-only lists.")]
     private async ValueTask EmitAsync(IReadOnlyList<ValueObject> emission)
     {
-        foreach (var sink in sinks)
+        for (var i = 0; i < sinks.Count; i++) // by index: a foreach over the interface boxes an enumerator per emission
         {
-            await sink.SendAsync(emission, stopping.Token).ConfigureAwait(false);
+            await sinks[i].SendAsync(emission, stopping.Token).ConfigureAwait(false);
         }
 
         Count(ref recordsOut, emission.Count);

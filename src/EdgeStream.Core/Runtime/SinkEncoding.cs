@@ -108,13 +108,37 @@ internal sealed class SinkEncoding
             return format.Encode(message.Select(ClrValues.ToDictionary).ToArray(), single);
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        // One writer and buffer reused (taken, so concurrent encodes each get their own); the payload is an exact copy.
+        var cached = Interlocked.Exchange(ref jsonWriter, null) ?? new CachedWriter();
+        try
         {
-            Json.JsonValueWriter.Write(writer, Data(message));
+            cached.Buffer.ResetWrittenCount();
+            cached.Writer.Reset();
+            Json.JsonValueWriter.Write(cached.Writer, Data(message));
+            cached.Writer.Flush();
+            return cached.Buffer.WrittenSpan.ToArray();
         }
+        finally
+        {
+            if (cached.Buffer.Capacity <= MaxCachedBuffer)
+            {
+                Volatile.Write(ref jsonWriter, cached);
+            }
+        }
+    }
 
-        return buffer.WrittenMemory;
+    /// <summary>A buffer bigger than this (one huge message) is not kept.</summary>
+    private const int MaxCachedBuffer = 64 * 1024;
+
+    private CachedWriter? jsonWriter;
+
+    private sealed class CachedWriter
+    {
+        public CachedWriter() => Writer = new Utf8JsonWriter(Buffer);
+
+        public ArrayBufferWriter<byte> Buffer { get; } = new(256);
+
+        public Utf8JsonWriter Writer { get; }
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";

@@ -270,10 +270,11 @@ internal sealed class SinkRunner : IRuleSink
     private async Task WriteAsync(ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token)
     {
         // Each unit (a row, or a payload) with the message it came from, and the messages it carries when refused.
-        var owners = new List<int>();
-        var rows = new List<IReadOnlyDictionary<string, object?>>();
-        var payloads = new List<SinkMessage>();
-        var whole = sink is IPayloadSink && !encoding.SendSingle && messages.Length > 1;
+        var payloadSink = sink is IPayloadSink;
+        var owners = new List<int>(messages.Length);
+        var rows = payloadSink ? [] : new List<IReadOnlyDictionary<string, object?>>(messages.Length);
+        var payloads = payloadSink ? new List<SinkMessage>(messages.Length) : [];
+        var whole = payloadSink && !encoding.SendSingle && messages.Length > 1;
         var units = whole ? [messages.SelectMany(m => m).ToArray()] : messages;
         var encodable = new bool[messages.Length];
         for (var m = 0; m < units.Length; m++)
@@ -312,7 +313,12 @@ internal sealed class SinkRunner : IRuleSink
         var refused = new bool[units.Length];
         var split = sink.WriteSemantics is not SinkWriteSemantics.AtLeastOnce;
         await WriteSplittingAsync(0, owners.Count).ConfigureAwait(false);
-        var delivered = Enumerable.Range(0, units.Length).Count(m => encodable[whole ? 0 : m] && !refused[m]);
+        var delivered = 0;
+        for (var m = 0; m < units.Length; m++)
+        {
+            delivered += encodable[whole ? 0 : m] && !refused[m] ? 1 : 0;
+        }
+
         metrics.AddOut(whole ? (delivered == 1 ? messages.Length : 0) : delivered);
 
         async Task WriteSplittingAsync(int start, int count)

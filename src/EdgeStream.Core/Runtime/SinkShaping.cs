@@ -78,6 +78,9 @@ internal sealed class SinkShaping
     /// <summary>True when no property changes emissions: the sink then takes them as they are, with no per-emission work.</summary>
     public bool IsIdentity => fields is null && excluded is null && dataField is null && !omitIfEmpty && !sendSingle;
 
+    /// <summary>Whether <see cref="Shape"/> would give back just this emission: one row, with no field changes (the stateless rule's case).</summary>
+    public bool KeepsAsIs(IReadOnlyList<ValueObject> emission) => emission.Count == 1 && fields is null && excluded is null && dataField is null;
+
     /// <summary>The emissions to send for one result emission (none, one, or one per row).</summary>
     public IEnumerable<IReadOnlyList<ValueObject>> Shape(IReadOnlyList<ValueObject> emission)
     {
@@ -92,9 +95,9 @@ internal sealed class SinkShaping
             yield break;
         }
 
-        if (!sendSingle)
+        if (!sendSingle || rows.Count == 1)
         {
-            yield return rows;
+            yield return rows; // one row is already a single-row emission
             yield break;
         }
 
@@ -126,11 +129,11 @@ internal sealed class SinkShaping
         }
         else
         {
-            foreach (var (name, v) in row.Fields)
+            for (var i = 0; i < row.Count; i++)
             {
-                if (!excluded!.Contains(name))
+                if (!excluded!.Contains(row.KeyAt(i)))
                 {
-                    shaped[name] = v;
+                    shaped.Add(row.KeyAt(i), row.ValueAt(i));
                 }
             }
         }
@@ -187,7 +190,7 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         metrics.AddIn(); // eKuiper counts a sink's records by message (an emission), not by row
-        return shaping.IsIdentity ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
+        return shaping.IsIdentity || shaping.KeepsAsIs(emission) ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
     }
 
     private async ValueTask SendShapedAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)

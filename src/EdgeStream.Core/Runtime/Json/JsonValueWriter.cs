@@ -77,8 +77,10 @@ internal static class JsonValueWriter
                 break;
             default:
                 writer.WriteStartObject();
-                foreach (var (key, v) in value.AsObject.Fields)
+                var obj = value.AsObject;
+                for (var i = 0; i < obj.Count; i++)
                 {
+                    var (key, v) = (obj.KeyAt(i), obj.ValueAt(i));
                     writer.WritePropertyName(key);
                     Write(writer, v);
                 }
