@@ -72,6 +72,21 @@ internal abstract class FilterScenario : Scenario
     {
         public readonly long[] Sent = new long[inputs];
         public readonly long[] Received = new long[outputs];
+        private int count;
+
+        /// <summary>Results received so far.</summary>
+        public int Count => Volatile.Read(ref count);
+
+        /// <summary>Counts one result received at <paramref name="now"/>.</summary>
+        public void Mark(long now)
+        {
+            if (count < Received.Length)
+            {
+                Received[count] = now;
+            }
+
+            Volatile.Write(ref count, count + 1);
+        }
 
         public (double P50, double P99) Latency(int[] passing, int received)
         {
@@ -83,6 +98,34 @@ internal abstract class FilterScenario : Scenario
 
             return Percentiles.Of(samples, received);
         }
+    }
+
+    /// <summary>
+    /// Runs the rule with <paramref name="sink"/> (registered as <c>out</c>, with <paramref name="properties"/>),
+    /// timing from the first publish until every result is out.
+    /// </summary>
+    protected async Task<RunOutput> RunRuleAsync(Timing timing, Stamps stamps, List<string>? kept, ISink sink,
+        Dictionary<string, string> properties, Func<EdgeStreamEngine, int, ValueTask> publish)
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.RegisterSink("out", _ => sink);
+        engine.Execute(Ddl);
+        var rule = new RuleDefinition(Name, Sql);
+        rule.Actions.Add(new RuleAction("out", properties));
+        await engine.CreateRuleAsync(rule);
+
+        timing.Start();
+        for (var i = 0; i < stamps.Sent.Length; i++)
+        {
+            stamps.Sent[i] = Stopwatch.GetTimestamp();
+            await publish(engine, i);
+        }
+
+        await WaitAsync(() => stamps.Count >= Passing.Length, "the rule's results");
+        timing.Stop();
+        var received = stamps.Count;
+        var (p50, p99) = stamps.Latency(Passing, Math.Min(received, Passing.Length));
+        return new RunOutput(kept, received, p50, p99);
     }
 
     /// <summary>Waits until <paramref name="done"/> or a generous deadline (then the engine lost results: an error).</summary>
@@ -129,11 +172,9 @@ internal sealed class JsonFilterScenario : FilterScenario
         payloads = Readings.Select(r => JsonSerializer.SerializeToUtf8Bytes(r, ThroughputJson.Default.SensorReading)).ToArray();
     }
 
-    /// <summary>Counts and stamps the payloads the rule sends; keeps their text when collecting.</summary>
+    /// <summary>Stamps the payloads the rule sends; keeps their text when collecting.</summary>
     private sealed class PayloadCounter(Stamps stamps, List<string>? kept) : IPayloadSink
     {
-        public int Count;
-
         public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask WritePayloadsAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
@@ -147,12 +188,7 @@ internal sealed class JsonFilterScenario : FilterScenario
                     kept.Add(Canonical(doc.RootElement.GetProperty("deviceId").GetString()!, doc.RootElement.GetProperty("f").GetDouble()));
                 }
 
-                if (Count < stamps.Received.Length)
-                {
-                    stamps.Received[Count] = now;
-                }
-
-                Volatile.Write(ref Count, Count + 1);
+                stamps.Mark(now);
             }
 
             return ValueTask.CompletedTask;
@@ -161,29 +197,12 @@ internal sealed class JsonFilterScenario : FilterScenario
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    public override async Task<RunOutput> EngineAsync(Timing timing, bool collect)
+    public override Task<RunOutput> EngineAsync(Timing timing, bool collect)
     {
         var kept = collect ? new List<string>(Passing.Length) : null;
         var stamps = new Stamps(payloads.Length, Passing.Length);
-        var counter = new PayloadCounter(stamps, kept);
-        await using var engine = new EdgeStreamEngine();
-        engine.RegisterSink("bytes", _ => counter);
-        engine.Execute(Ddl);
-        var rule = new RuleDefinition("json_filter", Sql);
-        rule.Actions.Add(new RuleAction("bytes", new Dictionary<string, string> { ["sendSingle"] = "true" }));
-        await engine.CreateRuleAsync(rule);
-
-        timing.Start();
-        for (var i = 0; i < payloads.Length; i++)
-        {
-            stamps.Sent[i] = Stopwatch.GetTimestamp();
-            await engine.PublishJsonAsync("s", payloads[i]);
-        }
-
-        await WaitAsync(() => Volatile.Read(ref counter.Count) >= Passing.Length, "the rule's results");
-        timing.Stop();
-        var (p50, p99) = stamps.Latency(Passing, Math.Min(counter.Count, Passing.Length));
-        return new RunOutput(kept, counter.Count, p50, p99);
+        return RunRuleAsync(timing, stamps, kept, new PayloadCounter(stamps, kept), new() { ["sendSingle"] = "true" },
+            (engine, i) => engine.PublishJsonAsync("s", payloads[i]));
     }
 
     public override RunOutput Baseline(Timing timing, bool collect)
@@ -284,11 +303,9 @@ internal sealed class TypedFilterScenario : FilterScenario
 
     public override int FullEvents => 5_000_000;
 
-    /// <summary>Counts and stamps the rows the rule sends; keeps them when collecting.</summary>
+    /// <summary>Stamps the rows the rule sends; keeps them when collecting.</summary>
     private sealed class RowCounter(Stamps stamps, List<string>? kept) : ISink
     {
-        public int Count;
-
         public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
         public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> batch, CancellationToken cancellationToken)
@@ -297,12 +314,7 @@ internal sealed class TypedFilterScenario : FilterScenario
             foreach (var row in batch)
             {
                 kept?.Add(Canonical((string)row["deviceId"]!, (double)row["f"]!));
-                if (Count < stamps.Received.Length)
-                {
-                    stamps.Received[Count] = now;
-                }
-
-                Volatile.Write(ref Count, Count + 1);
+                stamps.Mark(now);
             }
 
             return ValueTask.CompletedTask;
@@ -311,29 +323,11 @@ internal sealed class TypedFilterScenario : FilterScenario
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    public override async Task<RunOutput> EngineAsync(Timing timing, bool collect)
+    public override Task<RunOutput> EngineAsync(Timing timing, bool collect)
     {
         var kept = collect ? new List<string>(Passing.Length) : null;
         var stamps = new Stamps(Readings.Length, Passing.Length);
-        var counter = new RowCounter(stamps, kept);
-        await using var engine = new EdgeStreamEngine();
-        engine.RegisterSink("rows", _ => counter);
-        engine.Execute(Ddl);
-        var rule = new RuleDefinition("typed_filter", Sql);
-        rule.Actions.Add(new RuleAction("rows", new Dictionary<string, string>()));
-        await engine.CreateRuleAsync(rule);
-
-        timing.Start();
-        for (var i = 0; i < Readings.Length; i++)
-        {
-            stamps.Sent[i] = Stopwatch.GetTimestamp();
-            await engine.PublishObjectAsync("s", Readings[i]);
-        }
-
-        await WaitAsync(() => Volatile.Read(ref counter.Count) >= Passing.Length, "the rule's results");
-        timing.Stop();
-        var (p50, p99) = stamps.Latency(Passing, Math.Min(counter.Count, Passing.Length));
-        return new RunOutput(kept, counter.Count, p50, p99);
+        return RunRuleAsync(timing, stamps, kept, new RowCounter(stamps, kept), [], (engine, i) => engine.PublishObjectAsync("s", Readings[i]));
     }
 
     private readonly record struct Result(string DeviceId, double F);

@@ -25,7 +25,7 @@ internal sealed class WindowScenario(bool hopping) : Scenario
 
     public override int QuickEvents => 1_000_000; // 100 s of event time: full hopping windows fire
 
-    public override int FullEvents => 10_000_000;
+    public override int FullEvents => 5_000_000;
 
     private string Sql => "SELECT deviceId, avg(temperature) AS a, max(temperature) AS m, count(*) AS c, window_end() AS we FROM s GROUP BY deviceId, "
         + (hopping ? "HOPPINGWINDOW(ss, 60, 5)" : "TUMBLINGWINDOW(ss, 10)");
