@@ -38,10 +38,17 @@ internal abstract class Scenario
 
     /// <summary>The Rx.NET job; null when Rx.NET cannot express it in one pipeline.</summary>
     public abstract RunOutput? Rx(Timing timing, bool collect);
+
+    /// <summary>Scenario-specific figures added to the JSON line after the common keys (e.g. <c>idle_rule_bytes</c>); read after the runs.</summary>
+    public virtual IReadOnlyList<KeyValuePair<string, double>> Extra => [];
 }
 
-/// <summary>What one run produced: its results as canonical text (when collected), how many, and latencies it measured.</summary>
-internal sealed record RunOutput(IReadOnlyList<string>? Results, long ResultCount, double? P50Us = null, double? P99Us = null);
+/// <summary>
+/// What one run produced: its results as canonical text (when collected), how many, and latencies it measured.
+/// <paramref name="Eps"/> and <paramref name="Events"/>, when set, replace events/elapsed and the scenario's event
+/// count (a paced scenario reports the highest rate it sustained, and publishes a number of events it decides).
+/// </summary>
+internal sealed record RunOutput(IReadOnlyList<string>? Results, long ResultCount, double? P50Us = null, double? P99Us = null, double? Eps = null, long? Events = null);
 
 /// <summary>The timed part of a run: wall time and bytes allocated (all threads) between <see cref="Start"/> and <see cref="Stop"/>.</summary>
 internal sealed class Timing
