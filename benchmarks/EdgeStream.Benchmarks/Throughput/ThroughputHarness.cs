@@ -14,6 +14,9 @@ internal static class ThroughputHarness
     /// <summary>Every scenario, in the order they run.</summary>
     public static IReadOnlyList<Func<Scenario>> All { get; } =
     [
+        () => new NexmarkQ0(),
+        () => new NexmarkQ1(),
+        () => new NexmarkQ2(),
     ];
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
