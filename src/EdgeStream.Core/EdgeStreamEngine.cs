@@ -158,6 +158,28 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public ValueTask PublishJsonAsync(string stream, ReadOnlyMemory<byte> json, CancellationToken cancellationToken = default) =>
         Memory.PublishJsonAsync(StreamTopic(stream), json, cancellationToken);
 
+    /// <summary>Pushes a batch of JSON payloads into a declared stream in one step (see <see cref="MemoryBus.PublishJsonBatchAsync"/>).</summary>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="payloads">UTF-8 JSON payloads, one event each; a malformed one is counted and reported on its own.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the batch.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishJsonBatchAsync(string stream, IEnumerable<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default) =>
+        Memory.PublishJsonBatchAsync(StreamTopic(stream), payloads, cancellationToken);
+
+    /// <summary>
+    /// Pushes a batch of objects into a declared stream in one step (see <see cref="MemoryBus.PublishObjectBatchAsync{T}"/>).
+    /// </summary>
+    /// <typeparam name="T">The event type.</typeparam>
+    /// <param name="stream">The stream's name.</param>
+    /// <param name="items">The events, in order.</param>
+    /// <param name="cancellationToken">Stops waiting for a rule whose buffer is full.</param>
+    /// <returns>Completes when every reading rule has taken the batch.</returns>
+    /// <exception cref="KeyNotFoundException">No stream has this name.</exception>
+    public ValueTask PublishObjectBatchAsync<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties | System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        string stream, IEnumerable<T> items, CancellationToken cancellationToken = default) =>
+        Memory.PublishObjectBatchAsync(StreamTopic(stream), items, cancellationToken);
+
     /// <summary>
     /// Pushes one JSON payload into a declared stream with the metadata of the message that carried it (a topic, a
     /// partition…), which rules read with <c>meta(key)</c> or <c>meta(*)</c> — as a source passes it.

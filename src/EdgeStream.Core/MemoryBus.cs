@@ -63,6 +63,24 @@ public sealed class MemoryBus
         PublishAsync(topic, new MemoryMessage(null, json, null), cancellationToken);
 
     /// <summary>
+    /// Publishes a batch of JSON payloads as one message, each decoded as <see cref="PublishJsonAsync"/> decodes one:
+    /// every subscriber takes the batch in one step, which costs far less per event than publishing them one by one.
+    /// A rule's buffer counts each payload against its <c>bufferLength</c>; a malformed payload is counted and reported
+    /// on its own and the others are processed.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="payloads">UTF-8 JSON payloads, in order. The list is copied; the payloads' memory is read later
+    /// and must stay unchanged.</param>
+    /// <param name="cancellationToken">Stops waiting for a full subscriber.</param>
+    /// <returns>Completes when every current subscriber has taken the batch.</returns>
+    public ValueTask PublishJsonBatchAsync(string topic, IEnumerable<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(payloads);
+        var batch = payloads.ToArray();
+        return batch.Length == 0 ? ValueTask.CompletedTask : PublishAsync(topic, new MemoryMessage(null, default, null) { Payloads = batch }, cancellationToken);
+    }
+
+    /// <summary>
     /// Subscribes to a topic now and returns what arrives from here on: each item is one emission (the rows of one
     /// result; an event published by host code arrives as a list of one row).
     /// </summary>
@@ -99,6 +117,29 @@ public sealed class MemoryBus
     {
         ArgumentNullException.ThrowIfNull(item);
         return PublishAsync(topic, new MemoryMessage(TypeMap<T>.ToRow(item), default, null), cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a batch of objects as one message, each an event as <see cref="PublishObjectAsync{T}"/> makes it:
+    /// every subscriber takes the batch in one step, which costs far less per event than publishing them one by one.
+    /// </summary>
+    /// <typeparam name="T">The event type: a class or record.</typeparam>
+    /// <param name="topic">The topic.</param>
+    /// <param name="items">The events, in order (none may be null).</param>
+    /// <param name="cancellationToken">Stops waiting for a full subscriber.</param>
+    /// <returns>Completes when every current subscriber has taken the batch.</returns>
+    /// <exception cref="ArgumentException">An item is null, or a property holds a value with no SQL equivalent; nothing is published.</exception>
+    public ValueTask PublishObjectBatchAsync<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        string topic, IEnumerable<T> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var batch = new List<ValueObject>(items is ICollection<T> known ? known.Count : 16);
+        foreach (var item in items)
+        {
+            batch.Add(TypeMap<T>.ToRow(item ?? throw new ArgumentException("a batch item is null", nameof(items))));
+        }
+
+        return batch.Count == 0 ? ValueTask.CompletedTask : PublishAsync(topic, new MemoryMessage(null, default, batch), cancellationToken);
     }
 
     /// <summary>
@@ -218,6 +259,12 @@ public sealed class MemoryBus
         if (message.Row is { } row)
         {
             return [ClrValues.ToDictionary(row)];
+        }
+
+        if (message.Payloads is { } payloads)
+        {
+            // Each payload as one would be: its object, or nothing for a malformed one (the rules report those).
+            return payloads.SelectMany(p => HostRows(new MemoryMessage(null, p, null)) ?? []).ToArray();
         }
 
         Value value;

@@ -74,14 +74,16 @@ internal sealed class RowDecoder
         {
             Add(one, Value.From(one));
         }
-        else if (Format is not null || StartsWith(message.Json.Span, (byte)'['))
+        else if (message.Payloads is { } payloads)
         {
-            DecodeBatch(message, timestamp, results);
+            for (var i = 0; i < payloads.Count; i++)
+            {
+                DecodePayload(message with { Payloads = null, Json = payloads[i] }, timestamp, results);
+            }
         }
         else
         {
-            var ok = TryDecodeOne(message, timestamp, out var row, out var failure);
-            results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, PayloadText(message)));
+            DecodePayload(message, timestamp, results);
         }
 
         void Add(ValueObject fields, Value payload)
@@ -89,6 +91,19 @@ internal sealed class RowDecoder
             var ok = TryDecodeRow(fields, timestamp, out var row, out var failure);
             results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, payload));
         }
+    }
+
+    /// <summary>One payload: a JSON object, a JSON array of them, or whatever the stream's format decodes.</summary>
+    private void DecodePayload(MemoryMessage message, long timestamp, List<DecodeResult> results)
+    {
+        if (Format is not null || StartsWith(message.Json.Span, (byte)'['))
+        {
+            DecodeBatch(message, timestamp, results);
+            return;
+        }
+
+        var ok = TryDecodeOne(message, timestamp, out var row, out var failure);
+        results.Add(ok ? new(WithMeta(row, message), null, default) : new(null, failure, PayloadText(message)));
     }
 
     /// <summary>A payload that holds a list of events: a JSON array, or anything a user format decodes.</summary>

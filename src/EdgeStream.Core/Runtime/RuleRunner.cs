@@ -10,6 +10,19 @@ internal interface IRuleSink
 {
     ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes several emissions at once, in order, as if each were given to <see cref="SendAsync"/>: a rule that
+    /// processed a batch of events hands their results over in one call. The list is the caller's again when this
+    /// completes.
+    /// </summary>
+    async ValueTask SendManyAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < emissions.Count; i++)
+        {
+            await SendAsync(emissions[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The sink's counters (<c>sink_{type}_{index}_0_…</c>), if it keeps them.</summary>
     OperatorMetrics? Metrics => null;
 
@@ -99,6 +112,12 @@ internal sealed class NopSink(OperatorMetrics metrics) : IRuleSink
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         metrics.AddOut();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask SendManyAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, CancellationToken cancellationToken)
+    {
+        metrics.AddOut(emissions.Count);
         return ValueTask.CompletedTask;
     }
 }
@@ -742,6 +761,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         }
 
         var decoded = new List<DecodeResult>();
+        var pending = new List<IReadOnlyList<ValueObject>>();
         MemoryMessage? current = null;
         try
         {
@@ -769,7 +789,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
                     continue;
                 }
 
-                await ProcessAsync(message, context, decoded).ConfigureAwait(false);
+                await ProcessAsync(message, context, decoded, pending).ConfigureAwait(false);
                 current = null;
                 if (!message.Ungated)
                 {
@@ -862,7 +882,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask ProcessAsync(MemoryMessage message, EvalContext context, List<DecodeResult> decoded)
+    private async ValueTask ProcessAsync(MemoryMessage message, EvalContext context, List<DecodeResult> decoded, List<IReadOnlyList<ValueObject>> pending)
     {
         // Latency is sampled (every 16th message, and the first): reading the clock costs more than a simple filter.
         var started = (Count(ref messages, 1) & 15) == 1 ? time.GetTimestamp() : 0;
@@ -883,6 +903,12 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             return;
         }
 
+        if (!plan.Stateful)
+        {
+            await ProcessStatelessAsync(message.Source, sourceMetrics, context, decoded, pending, started).ConfigureAwait(false);
+            return;
+        }
+
         foreach (var result in decoded)
         {
             Count(ref recordsIn, 1);
@@ -896,21 +922,143 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
             }
             else
             {
-                // As eKuiper counts them: a payload that does not decode is the source's exception; a decoded event that
-                // fails schema validation has left the source and fails in its preprocessor.
-                if (IsValidationError(result.Error!))
+                await RejectAsync(result, sourceMetrics).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A stateless rule (no window, aggregate, join, analytic function or event time) over the events of one message:
+    /// WHERE and the projection run for each row in a plain loop, and the results go to the sinks together at the end
+    /// (one hand-over per sink for the whole batch, not one per row). A failing row is reported in its place: the
+    /// results before it are handed over first, so the order with <c>sendError</c> rows is kept.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ProcessStatelessAsync(
+        int source, OperatorMetrics sourceMetrics, EvalContext context, List<DecodeResult> decoded, List<IReadOnlyList<ValueObject>> pending, long started)
+    {
+        Count(ref recordsIn, decoded.Count);
+        Diagnostics.EngineMetrics.RecordsIn.Add(decoded.Count, ruleTag);
+        var filter = filterMetrics;
+        for (var i = 0; i < decoded.Count; i++)
+        {
+            var result = decoded[i];
+            sourceMetrics.AddIn();
+            if (result.Row is not { } row)
+            {
+                await EmitPendingAsync(pending).ConfigureAwait(false);
+                await RejectAsync(result, sourceMetrics).ConfigureAwait(false);
+                continue;
+            }
+
+            sourceMetrics.AddOut();
+            row.Source = source;
+            context.SetRow(row);
+            if (filter is not null)
+            {
+                filter.AddIn();
+                bool pass;
+                try
                 {
-                    sourceMetrics.AddOut();
+                    pass = plan.Filter(context);
+                }
+                catch (EvaluationException e)
+                {
+                    filter.AddException();
+                    await EmitPendingAsync(pending).ConfigureAwait(false);
+                    await ReportAsync("run Where error: " + e.Message).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!pass)
+                {
+                    continue;
+                }
+
+                filter.AddOut();
+            }
+
+            projectMetrics.AddIn();
+            try
+            {
+                if (plan.Unnests)
+                {
+                    // unnest(…) turns one row into several, each sent on its own, as eKuiper does.
+                    foreach (var each in plan.ProjectAll(context, options.SendNilField, options.SendMetaToSink))
+                    {
+                        pending.Add([each]);
+                    }
                 }
                 else
                 {
-                    sourceMetrics.AddException();
+                    pending.Add([plan.Project(context, options.SendNilField, options.SendMetaToSink)]);
                 }
-
-                await ReportAsync(result.Error!).ConfigureAwait(false);
-                await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
             }
+            catch (EvaluationException e)
+            {
+                projectMetrics.AddException();
+                await EmitPendingAsync(pending).ConfigureAwait(false);
+                await ReportAsync("run Select error: " + e.Message).ConfigureAwait(false);
+                continue;
+            }
+
+            // last_hit_time()/last_hit_count() read the hits before this row.
+            context.LastHitTime = row.Timestamp;
+            context.LastHitCount++;
+            projectMetrics.AddOut();
         }
+
+        if (filter is not null)
+        {
+            Latency(filter, started);
+        }
+
+        Latency(projectMetrics, started);
+        await EmitPendingAsync(pending).ConfigureAwait(false);
+    }
+
+    /// <summary>An event that did not decode: counted as eKuiper counts it, reported and dead-lettered.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RejectAsync(DecodeResult result, OperatorMetrics sourceMetrics)
+    {
+        // A payload that does not decode is the source's exception; a decoded event that fails schema validation
+        // has left the source and fails in its preprocessor.
+        if (IsValidationError(result.Error!))
+        {
+            sourceMetrics.AddOut();
+        }
+        else
+        {
+            sourceMetrics.AddException();
+        }
+
+        await ReportAsync(result.Error!).ConfigureAwait(false);
+        await DeadLetterAsync(result.Error!, result.Payload).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands the results gathered so far to every sink in one call each, then forgets them.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask EmitPendingAsync(List<IReadOnlyList<ValueObject>> pending)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < sinks.Count; i++)
+        {
+            await sinks[i].SendManyAsync(pending, stopping.Token).ConfigureAwait(false);
+        }
+
+        var rows = 0;
+        foreach (var emission in pending)
+        {
+            rows += emission.Count;
+        }
+
+        Count(ref recordsOut, rows);
+        Diagnostics.EngineMetrics.RecordsOut.Add(rows, ruleTag);
+        pending.Clear();
     }
 
     /// <summary>Rows for a table: kept for joins. As eKuiper, a table counts each message (a file load, a batch) as one record.</summary>

@@ -124,6 +124,33 @@ internal sealed class SinkRunner : IRuleSink
         return written.IsCompletedSuccessfully ? written : WaitAsync(written, emission.Count);
     }
 
+    public ValueTask SendManyAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, CancellationToken cancellationToken)
+    {
+        // While the buffer has room each emission goes in without a wait; the first that finds it full waits, and
+        // so does everything after it, in order.
+        var writer = buffer!.Writer;
+        for (var i = 0; i < emissions.Count; i++)
+        {
+            var emission = emissions[i];
+            Interlocked.Add(ref waiting, emission.Count);
+            if (!writer.TryWrite(emission))
+            {
+                Interlocked.Add(ref waiting, -emission.Count);
+                return SendRestAsync(emissions, i, cancellationToken);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask SendRestAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, int from, CancellationToken cancellationToken)
+    {
+        for (var i = from; i < emissions.Count; i++)
+        {
+            await SendAsync(emissions[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async ValueTask WaitAsync(ValueTask written, int rows)
     {
         try

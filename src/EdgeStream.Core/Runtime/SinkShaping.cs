@@ -193,6 +193,31 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
         return shaping.IsIdentity || shaping.KeepsAsIs(emission) ? inner.SendAsync(emission, cancellationToken) : SendShapedAsync(emission, cancellationToken);
     }
 
+    public ValueTask SendManyAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, CancellationToken cancellationToken)
+    {
+        if (!shaping.IsIdentity)
+        {
+            for (var i = 0; i < emissions.Count; i++)
+            {
+                if (!shaping.KeepsAsIs(emissions[i]))
+                {
+                    return SendEachAsync(emissions, cancellationToken);
+                }
+            }
+        }
+
+        metrics.AddIn(emissions.Count);
+        return inner.SendManyAsync(emissions, cancellationToken);
+    }
+
+    private async ValueTask SendEachAsync(IReadOnlyList<IReadOnlyList<ValueObject>> emissions, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < emissions.Count; i++)
+        {
+            await SendAsync(emissions[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async ValueTask SendShapedAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         foreach (var shaped in shaping.Shape(emission))

@@ -4,7 +4,7 @@ namespace EdgeStream.Runtime.Memory;
 
 /// <summary>
 /// What travels on a memory topic: one row from host code (<see cref="Row"/>), one JSON payload to decode
-/// (<see cref="Json"/>), or one emission of a rule's memory sink (<see cref="Rows"/>, a rule pipeline).
+/// (<see cref="Json"/>) or a batch of them (<see cref="Payloads"/>), or one emission of a rule's memory sink (<see cref="Rows"/>, a rule pipeline).
 /// </summary>
 /// <remarks>
 /// A shared source decodes once and sends each event as <see cref="Decoded"/> (or <see cref="Error"/> when it could
@@ -36,8 +36,11 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>Which source of a join rule it is for (0: the FROM stream); set by the rule's subscription.</summary>
     public int Source { get; init; }
 
+    /// <summary>A batch of JSON payloads, one event each (or an array of events each), decoded one after another; null otherwise.</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>>? Payloads { get; init; }
+
     /// <summary>How many rows it weighs in a row-bounded buffer: a batch its size, anything else one.</summary>
-    public int RowCount => Rows?.Count ?? 1;
+    public int RowCount => Rows?.Count ?? Payloads?.Count ?? 1;
 }
 
 /// <summary>A receiver of a memory topic.</summary>
