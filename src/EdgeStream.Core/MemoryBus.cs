@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using System.Collections.Immutable;
 using System.Threading.Channels;
 using EdgeStream.Abstractions;
 using EdgeStream.Runtime;
@@ -20,7 +19,20 @@ namespace EdgeStream;
 /// </remarks>
 public sealed class MemoryBus
 {
-    private readonly ConcurrentDictionary<string, ImmutableArray<IMemorySubscriber>> topics = new(StringComparer.Ordinal);
+    // What publishers read, lock-free: each topic's subscribers as an immutable snapshot (with its route index).
+    private readonly ConcurrentDictionary<string, TopicSubscribers> topics = new(StringComparer.Ordinal);
+
+    // What changes them, under the lock: subscriptions are rare (a rule starts or stops), publications are not.
+    private readonly Dictionary<string, TopicState> states = new(StringComparer.Ordinal);
+    private readonly Lock gate = new();
+
+    private sealed class TopicState
+    {
+        public readonly List<IMemorySubscriber> Subscribers = [];
+        public readonly RouteCounts Events = new();
+        public readonly Dictionary<RouteKey, RouteCounts> Counts = [];
+        public int Slot = -1;
+    }
 
     private readonly TimeProvider clock;
 
@@ -283,16 +295,46 @@ public sealed class MemoryBus
     internal void Add(string topic, IMemorySubscriber subscriber)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
-        topics.AddOrUpdate(topic, _ => [subscriber], (_, list) => list.Add(subscriber));
+        lock (gate)
+        {
+            if (!states.TryGetValue(topic, out var state))
+            {
+                states[topic] = state = new TopicState();
+            }
+
+            state.Subscribers.Add(subscriber);
+            var snapshot = TopicSubscribers.Build([.. state.Subscribers], ref state.Slot, state.Events, state.Counts);
+            if (snapshot.CountOf(subscriber) is { } matching)
+            {
+                ((IRoutedSubscriber)subscriber).RoutedBy(state.Events, matching);
+            }
+
+            topics[topic] = snapshot;
+        }
     }
 
     internal void Remove(string topic, IMemorySubscriber subscriber)
     {
-        var remaining = topics.AddOrUpdate(topic, _ => [], (_, list) => list.Remove(subscriber));
-        if (remaining.IsEmpty)
+        lock (gate)
         {
-            // Forget the topic, unless a subscriber arrived meanwhile (then the stored list is no longer this empty one).
-            topics.TryRemove(new KeyValuePair<string, ImmutableArray<IMemorySubscriber>>(topic, remaining));
+            if (!states.TryGetValue(topic, out var state) || !state.Subscribers.Remove(subscriber))
+            {
+                return;
+            }
+
+            if (topics.TryGetValue(topic, out var before) && before.CountOf(subscriber) is not null)
+            {
+                ((IRoutedSubscriber)subscriber).Unrouted();
+            }
+
+            if (state.Subscribers.Count == 0)
+            {
+                states.Remove(topic);
+                topics.TryRemove(topic, out _);
+                return;
+            }
+
+            topics[topic] = TopicSubscribers.Build([.. state.Subscribers], ref state.Slot, state.Events, state.Counts);
         }
     }
 
@@ -317,15 +359,24 @@ public sealed class MemoryBus
         // Every subscriber gets the message even when one of them (a host callback) throws; the failures are
         // rethrown together afterwards, so the publisher learns of them and the others lose nothing.
         List<Exception>? failures = null;
-        foreach (var subscriber in subscribers)
+        var all = subscribers.All;
+        if (Routed(subscribers, message) is { } matched)
         {
-            try
+            // A decoded event of a shared stream goes only to the rules whose WHERE column = constant it can pass,
+            // and to those that take every event, in subscription order.
+            var every = subscribers.EveryEvent!;
+            int e = 0, m = 0;
+            while (e < every.Length || m < matched.Length)
             {
-                await subscriber.DeliverAsync(message, cancellationToken).ConfigureAwait(false);
+                var next = m >= matched.Length || (e < every.Length && every[e] < matched[m]) ? every[e++] : matched[m++];
+                failures = await DeliverAsync(all[next], message, failures, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        }
+        else
+        {
+            foreach (var subscriber in all)
             {
-                (failures ??= []).Add(e);
+                failures = await DeliverAsync(subscriber, message, failures, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -338,6 +389,48 @@ public sealed class MemoryBus
 
             throw new AggregateException(failures);
         }
+    }
+
+    /// <summary>
+    /// The positions of the routed subscribers that take <paramref name="message"/>, counted as routed; null when it is
+    /// not routed (no route on the topic, not a decoded event, or its column holds a value of another kind).
+    /// </summary>
+    private static int[]? Routed(TopicSubscribers subscribers, MemoryMessage message)
+    {
+        if (subscribers.Buckets is not { } buckets || message.Decoded is not { } row || subscribers.Slot >= row.Values.Length)
+        {
+            return null;
+        }
+
+        var value = row.Values[subscribers.Slot];
+        if (value.Kind != subscribers.Kind || RouteKey.Of(value) is not { } key)
+        {
+            return null;
+        }
+
+        subscribers.Events!.Add();
+        if (!buckets.TryGetValue(key, out var bucket))
+        {
+            return [];
+        }
+
+        bucket.Count.Add();
+        return bucket.Positions;
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<List<Exception>?> DeliverAsync(IMemorySubscriber subscriber, MemoryMessage message, List<Exception>? failures, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await subscriber.DeliverAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            (failures ??= []).Add(e);
+        }
+
+        return failures;
     }
 
     /// <summary>A host code subscription: converts to plain CLR rows.</summary>

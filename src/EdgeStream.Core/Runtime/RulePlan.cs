@@ -1,6 +1,7 @@
 using EdgeStream.Abstractions;
 using EdgeStream.Compilation;
 using EdgeStream.Planning;
+using EdgeStream.Sql;
 using EdgeStream.Sql.Ast;
 
 namespace EdgeStream.Runtime;
@@ -481,6 +482,45 @@ internal sealed class RulePlan
 
     /// <summary>Whether the statement has a WHERE clause (a filter operator in eKuiper's plan).</summary>
     public bool HasFilter => where is not null;
+
+    /// <summary>
+    /// For a stateless rule whose WHERE starts with <c>column = constant</c> (a string constant on a STRING column, an
+    /// integer on a BIGINT one), the events it can pass: AND evaluates left to right and stops at the first false,
+    /// so an event whose column holds another value of that type leaves the rule no result, error or state. Null
+    /// otherwise.
+    /// </summary>
+    public Memory.Route? Route()
+    {
+        if (Stateful || bound.Statement.Where is not { } condition || !Decoder.Schema.IsFixed)
+        {
+            return null;
+        }
+
+        var first = condition;
+        while (first is BinaryExpr { Operator: BinaryOperator.And } and)
+        {
+            first = and.Left;
+        }
+
+        if (first is not BinaryExpr { Operator: BinaryOperator.Equal } equal)
+        {
+            return null;
+        }
+
+        var (field, constant) = equal.Left is FieldRef ? (equal.Left, equal.Right) : (equal.Right, equal.Left);
+        if (!bound.Names.TryGetValue(field, out var name) || name is not { Column: { } column, Alias: null }
+            || !ReferenceEquals(name.Source?.Definition, Source) || !Decoder.Schema.TryGetSlot(column.Name, out var slot))
+        {
+            return null;
+        }
+
+        return (column.Type.Kind, constant) switch
+        {
+            (SqlTypeKind.String, StringLiteral text) => new Memory.Route(slot, new Memory.RouteKey(ValueKind.String, 0, text.Value)),
+            (SqlTypeKind.Bigint, IntegerLiteral number) => new Memory.Route(slot, new Memory.RouteKey(ValueKind.Integer, number.Value, null)),
+            _ => null,
+        };
+    }
 
     public ExpressionCompiler Compiler { get; }
 

@@ -222,8 +222,18 @@ internal sealed class OperatorMetrics(string prefix, bool hasLatency = false, st
 /// channel already holds. A failure of the whole loop (a bug, a broken logger) stops the rule and is reported to
 /// <c>onFailed</c>, which applies the restart strategy.
 /// </summary>
-internal sealed class RuleRunner : IMemorySubscriber, IDisposable
+internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
 {
+    // Routing (a stateless rule on a SHARED stream whose WHERE starts with column = constant): the bus delivers only
+    // the events that can pass, and these count the others, so the rule's counters still show every event.
+    private readonly Route? route;
+    private readonly Lock routeGate = new();
+    private RouteCounts? routeEvents;
+    private RouteCounts? routeMatching;
+    private long routeEventsBase;
+    private long routeMatchingBase;
+    private long spared;
+
     private readonly string id;
     private readonly RulePlan plan;
     private readonly IReadOnlyList<IRuleSink> sinks;
@@ -298,6 +308,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         this.time = time;
         this.source = source;
         this.onFailed = onFailed;
+        route = source is SharedInput ? plan.Route() : null;
         var stream = plan.Source;
         var memoryTopic = source is null && string.Equals(stream.Option("TYPE"), "memory", StringComparison.OrdinalIgnoreCase) ? stream.Option("DATASOURCE") : null;
         topics = memoryTopic is { Length: > 0 } ? [StreamTopic(stream.Name), memoryTopic] : [StreamTopic(stream.Name)];
@@ -648,6 +659,37 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
 
     public bool Failed => failed;
 
+    public Route? Route => route;
+
+    public void RoutedBy(RouteCounts events, RouteCounts matching)
+    {
+        lock (routeGate)
+        {
+            (routeEvents, routeMatching) = (events, matching);
+            (routeEventsBase, routeMatchingBase) = (events.Value, matching.Value);
+        }
+    }
+
+    public void Unrouted()
+    {
+        lock (routeGate)
+        {
+            spared = Spared();
+            (routeEvents, routeMatching) = (null, null);
+        }
+    }
+
+    /// <summary>Events of the shared stream the bus did not deliver because their column held another value.</summary>
+    private long Spared()
+    {
+        lock (routeGate)
+        {
+            return routeEvents is { } events && routeMatching is { } matching
+                ? spared + Math.Max(0, (events.Value - routeEventsBase) - (matching.Value - routeMatchingBase))
+                : spared;
+        }
+    }
+
     public RuleStatus Status(bool running)
     {
         var metrics = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -669,6 +711,18 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         orderMetrics?.AddTo(metrics);
         watermarkMetrics?.AddTo(metrics);
         projectMetrics.AddTo(metrics);
+        var routedPast = route is null ? 0 : Spared();
+        if (routedPast > 0)
+        {
+            // Taken and filtered out, as far as the counters go: the source passed them on and WHERE refused them.
+            metrics[sourceMetrics.Prefix + "records_in_total"] += routedPast;
+            metrics[sourceMetrics.Prefix + "records_out_total"] += routedPast;
+            if (filterMetrics is { } filter)
+            {
+                metrics[filter.Prefix + "records_in_total"] += routedPast;
+            }
+        }
+
         var texts = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var sink in sinks)
         {
@@ -679,7 +733,7 @@ internal sealed class RuleRunner : IMemorySubscriber, IDisposable
         return new(
             id,
             failed ? RuleState.StoppedByError : running ? RuleState.Running : RuleState.Stopped,
-            Interlocked.Read(ref recordsIn),
+            Interlocked.Read(ref recordsIn) + routedPast,
             Interlocked.Read(ref recordsOut),
             Interlocked.Read(ref errors),
             Volatile.Read(ref lastError),
