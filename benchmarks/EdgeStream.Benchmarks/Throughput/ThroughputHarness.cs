@@ -21,6 +21,8 @@ internal static class ThroughputHarness
         () => new NexmarkQ0(),
         () => new NexmarkQ1(),
         () => new NexmarkQ2(),
+        () => new NexmarkQ3(),
+        () => new NexmarkQ13(),
         () => new RuleCountScenario(1),
         () => new RuleCountScenario(100),
         () => new RuleCountScenario(1_000),
