@@ -22,6 +22,8 @@ internal static class ThroughputHarness
         () => new NexmarkQ1(),
         () => new NexmarkQ2(),
         () => new NexmarkQ3(),
+        () => new NexmarkQ5(),
+        () => new NexmarkQ7(),
         () => new NexmarkQ13(),
         () => new RuleCountScenario(1),
         () => new RuleCountScenario(100),
