@@ -131,3 +131,104 @@ internal sealed class NexmarkQ13 : NexmarkScenario
         public long Checksum() => Fold.Of(Bid.Auction, Bid.Bidder, Bid.Price, Bid.DateTime, Value.Length);
     }
 }
+
+/// <summary>
+/// Nexmark q8, monitor new users: the persons who created an auction in the same <c>TUMBLINGWINDOW(ss, 10)</c> as they
+/// joined, under event time: a windowed join of person and auction on <c>id = seller</c>, grouped by person (one row per
+/// person and window, as the spec's GROUP BY of each side makes it, with the number of its auctions there, and the
+/// window's end rather than its start). A window fires when the watermark, the older of the newest person and the
+/// newest auction, passes its end; a stopped rule does not fire the windows it holds.
+/// </summary>
+internal sealed class NexmarkQ8 : NexmarkScenario
+{
+    private const long Length = 10_000;
+
+    private const string Sql = "SELECT person.id AS id, person.name AS name, count(*) AS auctions, window_end() AS we "
+        + "FROM person INNER JOIN auction ON person.id = auction.seller GROUP BY person.id, person.name, TUMBLINGWINDOW(ss, 10)";
+
+    private static readonly string[] Columns = ["id", "name", "auctions", "we"];
+
+    public override string Name => "nexmark_q8";
+
+    public override string Description => Sql + " (event time)";
+
+    protected override NexKind[] Reads => [NexKind.Person, NexKind.Auction];
+
+    public override Task<RunOutput> EngineAsync(Timing timing, bool collect) =>
+        RunEngineAsync(timing, collect, [PersonDdl, AuctionDdl], [new RuleSpec("q8", Sql, EventTime: true)], Columns);
+
+    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, sink =>
+    {
+        var watermark = Math.Min(Data.Persons[^1].DateTime, Data.Auctions[^1].DateTime);
+        var persons = new List<NexPerson>();
+        var sellers = new Dictionary<long, long>();
+        long end = long.MinValue;
+        foreach (var (kind, index) in Data.Order)
+        {
+            if (kind == NexKind.Bid)
+            {
+                continue;
+            }
+
+            var ts = kind == NexKind.Person ? Data.Persons[index].DateTime : Data.Auctions[index].DateTime;
+            var at = FirstEnd(ts, Length);
+            if (at != end)
+            {
+                Emit();
+                end = at;
+            }
+
+            if (kind == NexKind.Person)
+            {
+                persons.Add(Data.Persons[index]);
+            }
+            else
+            {
+                var seller = Data.Auctions[index].Seller;
+                sellers[seller] = sellers.GetValueOrDefault(seller) + 1;
+            }
+        }
+
+        Emit();
+
+        void Emit()
+        {
+            if (end != long.MinValue && end <= watermark)
+            {
+                foreach (var p in persons)
+                {
+                    if (sellers.TryGetValue(p.Id, out var n))
+                    {
+                        sink.Add(new Result(p.Id, p.Name, n, end));
+                    }
+                }
+            }
+
+            persons.Clear();
+            sellers.Clear();
+        }
+    });
+
+    public override RunOutput? Rx(Timing timing, bool collect) => RxRun(timing, collect, () =>
+        Data.Order.ToObservable(ImmediateScheduler.Instance).Concat(Observable.Never<(NexKind Kind, int Index)>())
+            .Where(e => e.Kind != NexKind.Bid)
+            .Select(e => (e.Kind, e.Index, Ts: e.Kind == NexKind.Person ? Data.Persons[e.Index].DateTime : Data.Auctions[e.Index].DateTime))
+            .Publish(events => events
+                .GroupByUntil(e => FirstEnd(e.Ts, Length), window => events.Where(e => e.Kind == NexKind.Person && e.Ts >= window.Key).Take(1)
+                    .Zip(events.Where(e => e.Kind == NexKind.Auction && e.Ts >= window.Key).Take(1)))
+                .SelectMany(window => window.ToList().SelectMany(rows =>
+                {
+                    var sellers = rows.Where(e => e.Kind == NexKind.Auction).GroupBy(e => Data.Auctions[e.Index].Seller).ToDictionary(g => g.Key, g => g.LongCount());
+                    return rows.Where(e => e.Kind == NexKind.Person && sellers.ContainsKey(Data.Persons[e.Index].Id))
+                        .Select(e => Data.Persons[e.Index])
+                        .Select(p => new Result(p.Id, p.Name, sellers[p.Id], window.Key));
+                }))));
+
+    /// <summary>A new user who sold in its first window.</summary>
+    private readonly record struct Result(long Id, string Name, long Auctions, long WindowEnd) : INexResult
+    {
+        public string Canonical() => $"{L(Id)}|{Name}|{L(Auctions)}|{L(WindowEnd)}";
+
+        public long Checksum() => Fold.Of(Id, Name.Length, Auctions, WindowEnd);
+    }
+}
