@@ -207,3 +207,146 @@ internal sealed class NexmarkQ7 : NexmarkScenario
         public long Checksum() => Fold.Of(Bid.Auction, Bid.Price, Bid.Bidder, Bid.DateTime);
     }
 }
+
+/// <summary>
+/// Nexmark q11, user sessions, adapted: eKuiper's <c>SESSIONWINDOW(ss, maxLength, timeout)</c> is one session over the
+/// whole stream, not one per key, so this counts the bids per bidder in each session of the bid stream
+/// (<c>GROUP BY bidder, SESSIONWINDOW(ss, 20, 10)</c>, event time): a session closes when 10 s pass without a bid (the
+/// spec's gap) or at an aligned 20 s tick once its first bid is at least 20 s old. Bids never pause for 10 s here, so
+/// in practice every session is cut at a tick: the first runs from the first bid to the second tick, each later one
+/// from a tick to the next. A stopped rule does not fire the session it holds. <see cref="SessionClock"/> follows
+/// the engine's session rules for the baseline and Rx.NET.
+/// </summary>
+internal sealed class NexmarkQ11 : NexmarkScenario
+{
+    private const long MaxLength = 20_000;
+    private const long Timeout = 10_000;
+
+    private const string Sql = "SELECT bidder, count(*) AS bids, window_start() AS ws, window_end() AS we FROM bid GROUP BY bidder, SESSIONWINDOW(ss, 20, 10)";
+
+    private static readonly string[] Columns = ["bidder", "bids", "ws", "we"];
+
+    public override string Name => "nexmark_q11";
+
+    public override string Description => Sql + " (event time; one session over all bids, not per bidder)";
+
+    public override Task<RunOutput> EngineAsync(Timing timing, bool collect) =>
+        RunEngineAsync(timing, collect, [BidDdl], [new RuleSpec("q11", Sql, EventTime: true)], Columns);
+
+    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, sink =>
+    {
+        var clock = new SessionClock(MaxLength, Timeout);
+        var counts = new Dictionary<long, long>();
+        var session = long.MinValue;
+        foreach (var b in Data.Bids)
+        {
+            var start = clock.Add(b.DateTime);
+            if (start != session)
+            {
+                if (session != long.MinValue)
+                {
+                    var end = clock.EndOf(session);
+                    foreach (var (bidder, n) in counts)
+                    {
+                        sink.Add(new Result(bidder, n, session, end));
+                    }
+                }
+
+                counts.Clear();
+                session = start;
+            }
+
+            counts[b.Bidder] = counts.GetValueOrDefault(b.Bidder) + 1;
+        }
+    });
+
+    public override RunOutput? Rx(Timing timing, bool collect) => RxRun(timing, collect, () =>
+    {
+        var clock = new SessionClock(MaxLength, Timeout);
+        return EndlessBids()
+            .Select(b => (b.Bidder, Session: clock.Add(b.DateTime)))
+            .Publish(bids => bids
+                .GroupByUntil(x => x.Session, x => x.Bidder, session => bids.Where(x => x.Session != session.Key))
+                .SelectMany(session => session
+                    .GroupBy(bidder => bidder)
+                    .SelectMany(bidder => bidder.LongCount().Select(n => new Result(bidder.Key, n, session.Key, clock.EndOf(session.Key))))));
+    });
+
+    /// <summary>A bidder's bids in one session.</summary>
+    private readonly record struct Result(long Bidder, long Bids, long Start, long End) : INexResult
+    {
+        public string Canonical() => $"{L(Bidder)}|{L(Bids)}|{L(Start)}|{L(End)}";
+
+        public long Checksum() => Fold.Of(Bidder, Bids, Start, End);
+    }
+
+    /// <summary>
+    /// The engine's session window over one stream of event times: the first row opens a session, each row restarts
+    /// the timeout, the timeout closes the session at last row + timeout; an aligned tick every max length (counted
+    /// from the minute) closes a session whose first row is at least max length old, and the next session starts at
+    /// that tick. A row at a due boundary comes after it.
+    /// </summary>
+    private sealed class SessionClock(long maxLength, long timeout)
+    {
+        private readonly Dictionary<long, long> ends = [];
+        private long nextTick = long.MinValue;
+        private long timeoutAt = long.MaxValue;
+        private long? sessionStart;
+        private long firstAt;
+        private bool open;
+
+        /// <summary>Takes a row at <paramref name="time"/> and returns the start of the session it joins.</summary>
+        public long Add(long time)
+        {
+            if (nextTick == long.MinValue)
+            {
+                nextTick = FirstEnd(time, maxLength);
+            }
+
+            Advance(time);
+            if (!open)
+            {
+                open = true;
+                firstAt = time;
+            }
+
+            sessionStart ??= time;
+            timeoutAt = time + timeout;
+            return sessionStart.Value;
+        }
+
+        /// <summary>Where a session that closed ended.</summary>
+        public long EndOf(long start) => ends[start];
+
+        private void Advance(long now)
+        {
+            while (Math.Min(timeoutAt, nextTick) <= now)
+            {
+                var tick = nextTick;
+                if (timeoutAt <= tick)
+                {
+                    Close(timeoutAt);
+                    sessionStart = null;
+                    timeoutAt = long.MaxValue;
+                    continue;
+                }
+
+                nextTick = open ? tick + maxLength : tick + (Math.Max(1, ((Math.Min(now, timeoutAt) - tick) / maxLength) + 1) * maxLength);
+                if (open && firstAt <= tick - maxLength)
+                {
+                    Close(tick);
+                    sessionStart = tick;
+                }
+            }
+        }
+
+        private void Close(long end)
+        {
+            if (open)
+            {
+                ends[sessionStart ?? firstAt] = end;
+                open = false;
+            }
+        }
+    }
+}

@@ -25,6 +25,7 @@ internal static class ThroughputHarness
         () => new NexmarkQ5(),
         () => new NexmarkQ7(),
         () => new NexmarkQ8(),
+        () => new NexmarkQ11(),
         () => new NexmarkQ13(),
         () => new RuleCountScenario(1),
         () => new RuleCountScenario(100),
