@@ -30,12 +30,19 @@ internal abstract class NexmarkScenario : Scenario
     /// <summary>Which kinds the query reads: the engine is sent only these (in event-time order).</summary>
     protected virtual NexKind[] Reads => [NexKind.Bid];
 
+    /// <summary>
+    /// Whether the engine must see the events in their exact order across kinds (a stream–table join under processing
+    /// time: a person must be in the table before its auction arrives): a batch then ends wherever the kind changes.
+    /// Otherwise each kind is batched by itself (event time puts them back in order).
+    /// </summary>
+    protected virtual bool InEventOrder => false;
+
     public override int FullEvents => 2_000_000;
 
     public override void Prepare(int events)
     {
         Data = NexmarkGenerator.Get(events);
-        batches = MakeBatches(Data, Reads);
+        batches = MakeBatches(Data, Reads, InEventOrder);
     }
 
     /// <summary>One rule of the scenario; its results go to <paramref name="Topic"/> (the last rule's to the collector).</summary>
@@ -120,8 +127,11 @@ internal abstract class NexmarkScenario : Scenario
         return collect ? new RunOutput(results, results.Count) : new RunOutput(null, count);
     }
 
-    /// <summary>Batches of at most <see cref="BatchSize"/> rows per stream, sent in event-time order of their first rows.</summary>
-    private static (string, IReadOnlyDictionary<string, object?>[])[] MakeBatches(NexmarkData data, NexKind[] kinds)
+    /// <summary>
+    /// Batches of at most <see cref="BatchSize"/> rows per stream, each sent once it is full (in event-time order of
+    /// their last rows); with <paramref name="inOrder"/>, a batch also ends where the next event read is of another kind.
+    /// </summary>
+    private static (string, IReadOnlyDictionary<string, object?>[])[] MakeBatches(NexmarkData data, NexKind[] kinds, bool inOrder)
     {
         if (kinds is [NexKind.Bid])
         {
@@ -141,6 +151,18 @@ internal abstract class NexmarkScenario : Scenario
             if (Array.IndexOf(kinds, kind) < 0)
             {
                 continue;
+            }
+
+            if (inOrder)
+            {
+                for (var k = 0; k < 3; k++)
+                {
+                    if (k != (int)kind && pending[k].Count > 0)
+                    {
+                        result.Add((streams[k], pending[k].ToArray()));
+                        pending[k].Clear();
+                    }
+                }
             }
 
             var list = pending[(int)kind];
@@ -175,33 +197,87 @@ internal abstract class NexmarkScenario : Scenario
         return minute + ((((ts - minute) / hop) + 1) * hop);
     }
 
-    /// <summary>Runs a baseline body between the timing marks and wraps what it collected.</summary>
-    protected static RunOutput Timed(Timing timing, bool collect, Action<Action<string>?> body)
+    /// <summary>Runs a baseline body between the timing marks and returns what it sent to the sink.</summary>
+    protected static RunOutput Timed(Timing timing, bool collect, Action<ResultSink> body)
     {
-        var results = collect ? new List<string>() : null;
+        var sink = new ResultSink(collect);
         timing.Start();
-        body(results is null ? null : results.Add);
+        body(sink);
         timing.Stop();
-        return new RunOutput(results, results?.Count ?? 0);
+        return sink.Output();
     }
 
     /// <summary>An Rx pipeline over the bids, run synchronously to its end between the timing marks.</summary>
-    protected RunOutput RxBids(Timing timing, bool collect, Func<IObservable<NexBid>, IObservable<string>> pipeline)
+    protected RunOutput RxBids<T>(Timing timing, bool collect, Func<IObservable<NexBid>, IObservable<T>> pipeline)
+        where T : INexResult =>
+        RxRun(timing, collect, () => pipeline(Data.Bids.ToObservable(ImmediateScheduler.Instance)));
+
+    /// <summary>
+    /// An Rx pipeline (built between the timing marks) run synchronously until its input is consumed, its results sent
+    /// to the sink. A pipeline whose input never completes keeps its open windows unfired, as the engine does.
+    /// </summary>
+    protected static RunOutput RxRun<T>(Timing timing, bool collect, Func<IObservable<T>> pipeline)
+        where T : INexResult
     {
-        var results = collect ? new List<string>() : null;
-        long count = 0;
+        var sink = new ResultSink(collect);
         timing.Start();
-        using (pipeline(Data.Bids.ToObservable(ImmediateScheduler.Instance)).Subscribe(s =>
-               {
-                   count++;
-                   results?.Add(s);
-               }))
+        using (pipeline().Subscribe(r => sink.Add(r)))
         {
         }
 
         timing.Stop();
-        return new RunOutput(results, count);
+        return sink.Output();
     }
 
+    /// <summary>The bids as an observable that never completes once they are out (windows still open do not fire).</summary>
+    protected IObservable<NexBid> EndlessBids() => Data.Bids.ToObservable(ImmediateScheduler.Instance).Concat(Observable.Never<NexBid>());
+
     protected static string L(long v) => Canon.L(v);
+}
+
+/// <summary>One result of a Nexmark query: its canonical text (collected runs) and a checksum of its values (timed runs).</summary>
+internal interface INexResult
+{
+    /// <summary>The result as the canonical text the three implementations are compared on.</summary>
+    string Canonical();
+
+    /// <summary>The result's values folded into one number, cheaply (string columns by length).</summary>
+    long Checksum();
+}
+
+/// <summary>
+/// Where the results of a baseline or an Rx pipeline go: collected as canonical text, or, in a timed run, counted and
+/// folded into a checksum that is returned, so that the values are computed and the JIT cannot drop the work.
+/// </summary>
+internal sealed class ResultSink(bool collect)
+{
+    private readonly List<string>? kept = collect ? [] : null;
+    private long count;
+    private long checksum;
+
+    public void Add<T>(in T result)
+        where T : INexResult
+    {
+        count++;
+        if (kept is not null)
+        {
+            kept.Add(result.Canonical());
+        }
+        else
+        {
+            checksum = unchecked((checksum * 1_000_003) + result.Checksum());
+        }
+    }
+
+    /// <summary>What was sent: the texts when collected, the count, the checksum.</summary>
+    public RunOutput Output() => new(kept, count, Checksum: checksum);
+}
+
+/// <summary>Folding values into a checksum.</summary>
+internal static class Fold
+{
+    public static long Of(long a, long b = 0, long c = 0, long d = 0, long e = 0) =>
+        unchecked((((((((a * 31) + b) * 31) + c) * 31) + d) * 31) + e);
+
+    public static long Of(double value) => BitConverter.DoubleToInt64Bits(value);
 }

@@ -15,17 +15,23 @@ internal sealed class NexmarkQ0 : NexmarkScenario
     public override Task<RunOutput> EngineAsync(Timing timing, bool collect) =>
         RunEngineAsync(timing, collect, [BidDdl], [new RuleSpec("q0", Sql, EventTime: false)], Columns);
 
-    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, emit =>
+    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, sink =>
     {
         foreach (var b in Data.Bids)
         {
-            emit?.Invoke(Row(b));
+            sink.Add(new Result(b));
         }
     });
 
-    public override RunOutput? Rx(Timing timing, bool collect) => RxBids(timing, collect, bids => bids.Select(Row));
+    public override RunOutput? Rx(Timing timing, bool collect) => RxBids(timing, collect, bids => bids.Select(b => new Result(b)));
 
-    private static string Row(NexBid b) => $"{L(b.Auction)}|{L(b.Bidder)}|{L(b.Price)}|{L(b.DateTime)}";
+    /// <summary>A bid as it passes.</summary>
+    private readonly record struct Result(NexBid Bid) : INexResult
+    {
+        public string Canonical() => $"{L(Bid.Auction)}|{L(Bid.Bidder)}|{L(Bid.Price)}|{L(Bid.DateTime)}";
+
+        public long Checksum() => Fold.Of(Bid.Auction, Bid.Bidder, Bid.Price, Bid.DateTime);
+    }
 }
 
 /// <summary>Nexmark q1: currency conversion.</summary>
@@ -41,19 +47,24 @@ internal sealed class NexmarkQ1 : NexmarkScenario
     public override Task<RunOutput> EngineAsync(Timing timing, bool collect) =>
         RunEngineAsync(timing, collect, [BidDdl], [new RuleSpec("q1", Sql, EventTime: false)], Columns);
 
-    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, emit =>
+    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, sink =>
     {
         foreach (var b in Data.Bids)
         {
-            var price = b.Price * 0.908;
-            emit?.Invoke(Row(b, price));
+            sink.Add(new Result(b.Auction, b.Bidder, b.Price * 0.908, b.DateTime));
         }
     });
 
     public override RunOutput? Rx(Timing timing, bool collect) =>
-        RxBids(timing, collect, bids => bids.Select(b => (b, Price: b.Price * 0.908)).Select(p => Row(p.b, p.Price)));
+        RxBids(timing, collect, bids => bids.Select(b => new Result(b.Auction, b.Bidder, b.Price * 0.908, b.DateTime)));
 
-    private static string Row(NexBid b, double price) => $"{L(b.Auction)}|{L(b.Bidder)}|{Canon.F(price)}|{L(b.DateTime)}";
+    /// <summary>A bid with its price converted.</summary>
+    private readonly record struct Result(long Auction, long Bidder, double Price, long DateTime) : INexResult
+    {
+        public string Canonical() => $"{L(Auction)}|{L(Bidder)}|{Canon.F(Price)}|{L(DateTime)}";
+
+        public long Checksum() => Fold.Of(Auction, Bidder, Fold.Of(Price), DateTime);
+    }
 }
 
 /// <summary>Nexmark q2: selection.</summary>
@@ -69,17 +80,25 @@ internal sealed class NexmarkQ2 : NexmarkScenario
     public override Task<RunOutput> EngineAsync(Timing timing, bool collect) =>
         RunEngineAsync(timing, collect, [BidDdl], [new RuleSpec("q2", Sql, EventTime: false)], Columns);
 
-    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, emit =>
+    public override RunOutput Baseline(Timing timing, bool collect) => Timed(timing, collect, sink =>
     {
         foreach (var b in Data.Bids)
         {
             if (b.Auction % 123 == 0)
             {
-                emit?.Invoke($"{L(b.Auction)}|{L(b.Price)}");
+                sink.Add(new Result(b.Auction, b.Price));
             }
         }
     });
 
     public override RunOutput? Rx(Timing timing, bool collect) =>
-        RxBids(timing, collect, bids => bids.Where(b => b.Auction % 123 == 0).Select(b => $"{L(b.Auction)}|{L(b.Price)}"));
+        RxBids(timing, collect, bids => bids.Where(b => b.Auction % 123 == 0).Select(b => new Result(b.Auction, b.Price)));
+
+    /// <summary>A selected bid's auction and price.</summary>
+    private readonly record struct Result(long Auction, long Price) : INexResult
+    {
+        public string Canonical() => $"{L(Auction)}|{L(Price)}";
+
+        public long Checksum() => Fold.Of(Auction, Price);
+    }
 }

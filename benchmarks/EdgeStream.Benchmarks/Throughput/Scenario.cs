@@ -47,8 +47,10 @@ internal abstract class Scenario
 /// What one run produced: its results as canonical text (when collected), how many, and latencies it measured.
 /// <paramref name="Eps"/> and <paramref name="Events"/>, when set, replace events/elapsed and the scenario's event
 /// count (a paced scenario reports the highest rate it sustained, and publishes a number of events it decides).
+/// <paramref name="Checksum"/>: a baseline's results folded into one number when they are not collected (the work is returned, so it is done).
 /// </summary>
-internal sealed record RunOutput(IReadOnlyList<string>? Results, long ResultCount, double? P50Us = null, double? P99Us = null, double? Eps = null, long? Events = null);
+internal sealed record RunOutput(IReadOnlyList<string>? Results, long ResultCount, double? P50Us = null, double? P99Us = null, double? Eps = null, long? Events = null,
+    long Checksum = 0);
 
 /// <summary>The timed part of a run: wall time and bytes allocated (all threads) between <see cref="Start"/> and <see cref="Stop"/>.</summary>
 internal sealed class Timing
