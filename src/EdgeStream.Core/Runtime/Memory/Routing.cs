@@ -56,8 +56,6 @@ internal sealed class RouteCounts
 /// </summary>
 internal sealed class TopicSubscribers
 {
-    public static readonly TopicSubscribers Empty = new([], -1, default, null, null, null);
-
     private TopicSubscribers(IMemorySubscriber[] all, int slot, Abstractions.ValueKind kind, int[]? everyEvent,
         Dictionary<RouteKey, (int[] Positions, RouteCounts Count)>? buckets, RouteCounts? events)
     {
