@@ -481,9 +481,12 @@ public sealed class MqttConnectorTests
         var all = before.Concat(after).ToList();
         Assert.That(all.Distinct(), Is.EqualTo(Enumerable.Range(0, 60).Select(n => $$"""{"n":{{n}}}""")), "every row, in order");
         Assert.That(all.Count - 60, Is.LessThanOrEqualTo(2), $"duplicates only at the outage: {string.Join(" ", all)}");
+        // The subscriber can see the last row before the broker's acknowledgement reaches the sink, and the sink
+        // counts a row as written only once it is acknowledged: wait for that rather than read it at once.
+        await WaitForAsync(() => engine.GetRuleStatus("r").Metrics["sink_mqtt_0_0_rows_waiting"] == 0, "the sink to have no row waiting");
         var status = engine.GetRuleStatus("r");
         Assert.That(status.Metrics["sink_mqtt_0_0_reconnects_total"], Is.GreaterThanOrEqualTo(1));
-        Assert.That(status.Metrics["sink_mqtt_0_0_rows_waiting"], Is.Zero);
+        Assert.That(status.Metrics["sink_mqtt_0_0_messages_out_total"], Is.GreaterThanOrEqualTo(60));
     }
 
     [Test]
