@@ -156,4 +156,70 @@ public sealed class SharedStreamRoutingTests
             }
         }
     }
+
+    [Test]
+    public async Task Rules_joining_and_leaving_in_numbers_are_each_sent_exactly_their_events()
+    {
+        // 120 rules routed on deviceId, 12 on n (which take every event: the first rule fixes the column); 99 leave (so the bus rebuilds its index with the 33 left), 30 join after.
+        await using var engine = new EdgeStreamEngine();
+        engine.Execute(Ddl);
+        using var stop = new CancellationTokenSource();
+        var outputs = new Dictionary<int, System.Threading.Channels.ChannelReader<IReadOnlyList<IReadOnlyDictionary<string, object?>>>>();
+        async Task CreateAsync(int i)
+        {
+            outputs[i] = engine.Memory.Subscribe("out" + i, stop.Token, capacity: 10_000);
+            var sql = i % 11 == 5 ? "SELECT deviceId, n FROM s WHERE n = " + (i % 7) : $"SELECT deviceId, n FROM s WHERE deviceId = \"d{i % 10}\"";
+            var rule = new RuleDefinition("r" + i, sql);
+            rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = "out" + i }));
+            await engine.CreateRuleAsync(rule);
+        }
+
+        for (var i = 0; i < 132; i++)
+        {
+            await CreateAsync(i);
+        }
+
+        for (var i = 0; i < 132; i++)
+        {
+            if (i % 4 != 3)
+            {
+                await engine.DeleteRuleAsync("r" + i);
+                outputs.Remove(i);
+            }
+        }
+
+        for (var i = 132; i < 162; i++)
+        {
+            await CreateAsync(i);
+        }
+
+        foreach (var e in Events())
+        {
+            await engine.Memory.PublishAsync("in", e);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (outputs.Keys.Any(i => engine.GetRuleStatus("r" + i).RecordsIn < 302))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the rules did not take every event");
+            await Task.Delay(5);
+        }
+
+        Assert.That(outputs, Has.Count.EqualTo(33 + 30));
+        foreach (var (i, output) in outputs)
+        {
+            await engine.StopRuleAsync("r" + i);
+            var rows = new List<string>();
+            while (output.TryRead(out var emission))
+            {
+                rows.AddRange(emission.Select(r => $"{r["deviceId"]}/{r["n"]}"));
+            }
+
+            var expected = Enumerable.Range(0, 300)
+                .Where(e => i % 11 == 5 ? e % 7 == i % 7 : e % 10 == i % 10)
+                .Select(e => $"d{e % 10}/{e % 7}");
+            Assert.That(rows, Is.EqualTo(expected), "rule r" + i);
+            Assert.That(engine.GetRuleStatus("r" + i).RecordsIn, Is.EqualTo(302), "rule r" + i);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EdgeStream.Abstractions;
 
 namespace EdgeStream.Runtime.Memory;
@@ -50,99 +51,181 @@ internal sealed class RouteCounts
     public void Add() => Interlocked.Increment(ref value);
 }
 
+/// <summary>The routed subscribers of one key: their positions (ascending) and the count of events with the key.</summary>
+internal sealed class Bucket(RouteCounts count)
+{
+    private int[] positions = [];
+
+    public RouteCounts Count { get; } = count;
+
+    /// <summary>Replaced, never changed in place, so a publisher reads a consistent array.</summary>
+    public int[] Positions => Volatile.Read(ref positions);
+
+    public void Set(int[] value) => Volatile.Write(ref positions, value);
+}
+
 /// <summary>
-/// What one topic's publisher needs, rebuilt on every change of its subscribers: all of them in subscription order and,
-/// when some route on a column, which positions take an event of each key and which take every event.
+/// One topic's subscribers, in subscription order, and the routing index over them. A publisher reads it without a
+/// lock; the bus changes it under its lock, in O(1) amortized per subscription: subscribers are appended, a departed one
+/// leaves a hole (null) that publishers skip, and when holes outnumber the living the bus builds a fresh one.
+/// Positions only grow within one instance, so a publisher holding an older <see cref="Subscribers"/> view skips a
+/// position past its end (a subscriber that joined while it published) and one that is now a hole.
 /// </summary>
 internal sealed class TopicSubscribers
 {
-    private TopicSubscribers(IMemorySubscriber[] all, int slot, Abstractions.ValueKind kind, int[]? everyEvent,
-        Dictionary<RouteKey, (int[] Positions, RouteCounts Count)>? buckets, RouteCounts? events)
+    private readonly RouteCounts events;
+    private readonly Dictionary<RouteKey, RouteCounts> counts;
+    private readonly ConcurrentDictionary<RouteKey, Bucket> buckets = new();
+    private View view = new([], 0);
+    private int[] everyEvent = [];
+    private int slot;
+    private int kind;
+    private int holes;
+
+    private TopicSubscribers(int slot, RouteCounts events, Dictionary<RouteKey, RouteCounts> counts)
     {
-        All = all;
-        Slot = slot;
-        Kind = kind;
-        EveryEvent = everyEvent;
-        Buckets = buckets;
-        Events = events;
+        this.slot = slot;
+        this.events = events;
+        this.counts = counts;
     }
 
-    public IMemorySubscriber[] All { get; }
+    /// <summary>The subscribers' array (holes are null) and how many of its entries are in use.</summary>
+    internal sealed record View(IMemorySubscriber?[] Items, int Count);
+
+    public View Subscribers => Volatile.Read(ref view);
 
     /// <summary>The column the index routes on; -1 when nothing routes.</summary>
-    public int Slot { get; }
+    public int Slot => Volatile.Read(ref slot);
 
     /// <summary>The kind of value the routes hold: an event whose column holds another kind goes to every subscriber.</summary>
-    public Abstractions.ValueKind Kind { get; }
+    public ValueKind Kind => (ValueKind)Volatile.Read(ref kind);
 
-    /// <summary>Positions of the subscribers that take every event.</summary>
-    public int[]? EveryEvent { get; }
+    /// <summary>Positions of the subscribers that take every event (ascending).</summary>
+    public int[] EveryEvent => Volatile.Read(ref everyEvent);
 
-    public Dictionary<RouteKey, (int[] Positions, RouteCounts Count)>? Buckets { get; }
+    /// <summary>The routed subscribers of <paramref name="key"/>, or null when none routes on it.</summary>
+    public Bucket? BucketOf(RouteKey key) => buckets.TryGetValue(key, out var bucket) ? bucket : null;
 
-    public RouteCounts? Events { get; }
+    /// <summary>Counts every routed event of the topic.</summary>
+    public RouteCounts Events => events;
+
+    /// <summary>Subscribers still present.</summary>
+    public int Living => Subscribers.Count - holes;
 
     /// <summary>
-    /// The snapshot for <paramref name="all"/>. The first routed subscriber fixes the topic's column (<paramref name="slot"/>,
-    /// kept by the caller while the topic lives); routed subscribers on another column take every event. Counters per
-    /// key are kept in <paramref name="counts"/> so subscribers joining later share them.
+    /// An empty index. The first routed subscriber fixes the topic's column (<paramref name="slot"/>, kept by the
+    /// caller while the topic lives); routed subscribers on another column take every event. Counters per key are kept
+    /// in <paramref name="counts"/> so that subscribers keep theirs across rebuilt instances.
     /// </summary>
-    public static TopicSubscribers Build(IMemorySubscriber[] all, ref int slot, RouteCounts events, Dictionary<RouteKey, RouteCounts> counts)
+    public static TopicSubscribers Create(int slot, RouteCounts events, Dictionary<RouteKey, RouteCounts> counts) => new(slot, events, counts);
+
+    /// <summary>
+    /// Appends <paramref name="subscriber"/> (under the bus's lock) and returns the count of its key when it is routed.
+    /// </summary>
+    public RouteCounts? Add(IMemorySubscriber subscriber)
     {
-        if (slot < 0)
+        var current = view;
+        var items = current.Items;
+        if (current.Count == items.Length)
         {
-            foreach (var subscriber in all)
+            Array.Resize(ref items, Math.Max(4, items.Length * 2));
+        }
+
+        var position = current.Count;
+        items[position] = subscriber;
+        RouteCounts? matching = null;
+        if (subscriber is IRoutedSubscriber { Route: { } route })
+        {
+            if (slot < 0)
             {
-                if (subscriber is IRoutedSubscriber { Route: { } first })
-                {
-                    slot = first.Slot;
-                    break;
-                }
+                Volatile.Write(ref slot, route.Slot);
             }
-        }
 
-        if (slot < 0)
-        {
-            return new TopicSubscribers(all, -1, default, null, null, null);
-        }
-
-        var every = new List<int>();
-        var buckets = new Dictionary<RouteKey, List<int>>();
-        var kind = default(Abstractions.ValueKind);
-        for (var i = 0; i < all.Length; i++)
-        {
-            if (all[i] is IRoutedSubscriber { Route: { } route } && route.Slot == slot && (kind == default || kind == route.Key.Kind))
+            if (route.Slot == slot && (kind == 0 || kind == (int)route.Key.Kind))
             {
-                kind = route.Key.Kind;
-                if (!buckets.TryGetValue(route.Key, out var positions))
+                if (kind == 0)
                 {
-                    buckets[route.Key] = positions = [];
+                    Volatile.Write(ref kind, (int)route.Key.Kind);
                 }
 
-                positions.Add(i);
-            }
-            else
-            {
-                every.Add(i);
+                if (!counts.TryGetValue(route.Key, out var count))
+                {
+                    counts[route.Key] = count = new RouteCounts();
+                }
+
+                var bucket = buckets.GetOrAdd(route.Key, static (_, c) => new Bucket(c), count);
+                bucket.Set([.. bucket.Positions, position]);
+                matching = count;
             }
         }
 
-        var built = new Dictionary<RouteKey, (int[], RouteCounts)>(buckets.Count);
-        foreach (var (key, positions) in buckets)
+        if (matching is null)
         {
-            if (!counts.TryGetValue(key, out var count))
-            {
-                counts[key] = count = new RouteCounts();
-            }
-
-            built[key] = (positions.ToArray(), count);
+            Volatile.Write(ref everyEvent, [.. everyEvent, position]);
         }
 
-        return new TopicSubscribers(all, slot, kind, every.ToArray(), built, events);
+        // Published last: a publisher that sees the new count sees the subscriber and its position.
+        Volatile.Write(ref view, new View(items, position + 1));
+        return matching;
     }
 
-    /// <summary>Whether <paramref name="subscriber"/> is routed by this snapshot, and by which key's count.</summary>
-    public RouteCounts? CountOf(IMemorySubscriber subscriber) =>
-        subscriber is IRoutedSubscriber { Route: { } route } && route.Slot == Slot && route.Key.Kind == Kind && Buckets is { } buckets
-            && buckets.TryGetValue(route.Key, out var bucket) ? bucket.Count : null;
+    /// <summary>
+    /// Removes the first living occurrence of <paramref name="subscriber"/> (under the bus's lock): whether it was
+    /// there, and whether it was routed.
+    /// </summary>
+    public (bool Removed, bool WasRouted) Remove(IMemorySubscriber subscriber)
+    {
+        var current = view;
+        var position = Array.IndexOf(current.Items, subscriber, 0, current.Count);
+        if (position < 0)
+        {
+            return (false, false);
+        }
+
+        var routed = false;
+        if (subscriber is IRoutedSubscriber { Route: { } route } && buckets.TryGetValue(route.Key, out var bucket))
+        {
+            var positions = bucket.Positions;
+            var at = Array.BinarySearch(positions, position);
+            if (at >= 0)
+            {
+                bucket.Set([.. positions.AsSpan(0, at), .. positions.AsSpan(at + 1)]);
+                routed = true;
+            }
+        }
+
+        if (!routed)
+        {
+            var every = everyEvent;
+            var at = Array.BinarySearch(every, position);
+            if (at >= 0)
+            {
+                Volatile.Write(ref everyEvent, [.. every.AsSpan(0, at), .. every.AsSpan(at + 1)]);
+            }
+        }
+
+        // A hole: publishers with this view skip it from now on (one already past it may still deliver, as before).
+        Volatile.Write(ref current.Items[position], null);
+        holes++;
+        return (true, routed);
+    }
+
+    /// <summary>Whether the holes outnumber the living subscribers, so that a fresh instance is worth building.</summary>
+    public bool Sparse => holes > 16 && holes > Living;
+
+    /// <summary>A fresh instance with the living subscribers in order (under the bus's lock); the counters carry over.</summary>
+    public TopicSubscribers Compacted()
+    {
+        var fresh = new TopicSubscribers(slot, events, counts) { kind = kind };
+        var current = view;
+        for (var i = 0; i < current.Count; i++)
+        {
+            if (current.Items[i] is { } subscriber)
+            {
+                fresh.Add(subscriber);
+            }
+        }
+
+        return fresh;
+    }
 }
