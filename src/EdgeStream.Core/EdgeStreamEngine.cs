@@ -60,6 +60,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly TimeSpan drainTimeout;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
+    private readonly State.IStateStore? stateStore;
     private bool disposed;
 
     /// <summary>Creates an engine.</summary>
@@ -69,6 +70,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         time = options?.TimeProvider ?? TimeProvider.System;
         timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
         keyedState = options?.KeyedState;
+        stateStore = options?.StateStore;
         generalWindowsOnly = options?.GeneralWindowsOnly ?? false;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
@@ -387,7 +389,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
 
             var compiled = Compile(rule);
-            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed);
+            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed, stateStore, time);
             rules.Add(rule.Id, entry);
             foreach (var warning in compiled.Warnings)
             {
@@ -422,7 +424,8 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var compiled = Compile(rule);
             var wasRunning = old.IsRunning;
             await old.StopAsync(cancellationToken).ConfigureAwait(false);
-            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed);
+            await old.ForgetCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed, stateStore, time);
             rules[rule.Id] = entry;
             foreach (var warning in compiled.Warnings)
             {
@@ -488,7 +491,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
-            await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
+            var entry = Find(id);
+            await entry.StopAsync(cancellationToken).ConfigureAwait(false);
+            await entry.ForgetCheckpointAsync(cancellationToken).ConfigureAwait(false);
             rules.Remove(id);
         }
     }
@@ -699,6 +704,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             throw new ArgumentException("option `bufferFullPolicy` \"dropOldest\" is not supported for window rules yet", nameof(rule));
         }
         var warnings = rule.UnsupportedOptions.Select(o => $"rule option `{o}` is accepted but not applied yet").ToList();
+        if (rule.Options.Qos > 0 && stateStore is null)
+        {
+            warnings.Add($"rule option `qos` {rule.Options.Qos} takes no checkpoints: the engine has no state store (EdgeStreamEngineOptions.StateStore)");
+        }
+
         var errors = new ErrorTarget();
         var sinks = rule.Actions.Select((a, i) => CreateSink(rule.Id, a, i, warnings, errors)).ToList();
         return new CompiledRule(plan, sinks, warnings, errors, input);
@@ -843,12 +853,123 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The runner is disposed by StopAsync, which the engine calls for every rule on delete and on dispose.")]
     private sealed class RuleEntry(
-        RuleDefinition definition, CompiledRule compiled, Microsoft.Extensions.Logging.ILogger logger, Action<RuleEntry, RuleRunner> onFailed)
+        RuleDefinition definition, CompiledRule compiled, Microsoft.Extensions.Logging.ILogger logger, Action<RuleEntry, RuleRunner> onFailed,
+        State.IStateStore? store, TimeProvider clock)
     {
         private readonly IReadOnlyList<string> warnings = compiled.Warnings;
+        private readonly State.IStateStore? checkpoints = definition.Options.Qos > 0 ? store : null;
         private RuleRunner? runner;
         private RuleRunner? last;
         private ITimer? restart;
+        private ITimer? checkpointTimer;
+        private CancellationTokenSource? checkpointStop;
+        private Task checkpointing = Task.CompletedTask;
+        private int checkpointBusy;
+        private long checkpointsDone;
+        private long checkpointsFailed;
+        private long lastCheckpointAt;
+        private long restoredFromCheckpoint;
+
+        private string CheckpointKey => "checkpoint/" + Definition.Id;
+
+        /// <summary>Drops the rule's saved checkpoint (the rule is deleted, or replaced by another definition).</summary>
+        public async Task ForgetCheckpointAsync(CancellationToken cancellationToken)
+        {
+            if (checkpoints is not null)
+            {
+                await checkpoints.DeleteAsync(CheckpointKey, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// Saves one checkpoint: the state once the events taken so far are processed, after every sink has the results
+        /// of those events, so a restart from it repeats nothing a sink lacks (at least once) and loses nothing. One at a
+        /// time; a tick that finds one still running is skipped.
+        /// </summary>
+        private async Task CheckpointAsync(RuleRunner current, CancellationToken cancellationToken)
+        {
+            try
+            {
+                var state = await current.SnapshotAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var sink in compiled.Sinks)
+                {
+                    await sink.DrainedAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await checkpoints!.SetAsync(CheckpointKey, state, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref checkpointsDone);
+                Interlocked.Exchange(ref lastCheckpointAt, clock.GetUtcNow().ToUnixTimeMilliseconds());
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The rule stops: the last completed checkpoint stands.
+            }
+#pragma warning disable CA1031 // A checkpoint that fails is counted and logged; the rule goes on, the last one stands.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref checkpointsFailed);
+                Diagnostics.Log.RuleWarning(logger, Definition.Id, $"checkpoint failed: {e.Message}");
+            }
+            finally
+            {
+                Volatile.Write(ref checkpointBusy, 0);
+            }
+        }
+
+        private void StartCheckpoints(RuleRunner current)
+        {
+            if (checkpoints is null)
+            {
+                return;
+            }
+
+            var stop = new CancellationTokenSource();
+            checkpointStop = stop;
+            var interval = Definition.Options.CheckpointInterval;
+            checkpointTimer = clock.CreateTimer(_ =>
+            {
+                if (Interlocked.CompareExchange(ref checkpointBusy, 1, 0) == 0 && !stop.IsCancellationRequested)
+                {
+                    checkpointing = CheckpointAsync(current, stop.Token);
+                }
+            }, null, interval, interval);
+        }
+
+        private async Task StopCheckpointsAsync()
+        {
+            if (checkpointTimer is { } timer)
+            {
+                await timer.DisposeAsync().ConfigureAwait(false);
+                checkpointTimer = null;
+            }
+
+            if (checkpointStop is { } stop)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await checkpointing.ConfigureAwait(false);
+                stop.Dispose();
+                checkpointStop = null;
+            }
+        }
+
+        /// <summary>The status metrics of checkpoints, for a rule that takes them.</summary>
+        private RuleStatus WithCheckpointMetrics(RuleStatus status)
+        {
+            if (checkpoints is null)
+            {
+                return status;
+            }
+
+            var metrics = new SortedDictionary<string, long>(status.Metrics.ToDictionary(), StringComparer.Ordinal)
+            {
+                ["checkpoints_completed_total"] = Interlocked.Read(ref checkpointsDone),
+                ["checkpoints_failed_total"] = Interlocked.Read(ref checkpointsFailed),
+                ["checkpoint_last_time"] = Interlocked.Read(ref lastCheckpointAt),
+                ["checkpoint_restored_total"] = Interlocked.Read(ref restoredFromCheckpoint),
+            };
+            return status.WithMetrics(metrics);
+        }
 
         public RuleDefinition Definition { get; } = definition;
 
@@ -899,13 +1020,43 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 failed.Dispose();
             }
 
-            runner = new RuleRunner(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r), RestoreFrom);
+            var restore = RestoreFrom;
+            var fromStore = false;
+            if (restore is null && checkpoints is not null)
+            {
+                restore = await checkpoints.GetAsync(CheckpointKey, cleanup).ConfigureAwait(false);
+                fromStore = restore is not null;
+            }
+
             RestoreFrom = null;
+            runner = NewRunner(bus, time, restore);
             compiled.Errors.Target = runner.RecordError;
             last = runner;
             try
             {
-                await runner.StartAsync(cleanup).ConfigureAwait(false);
+                try
+                {
+                    await runner.StartAsync(cleanup).ConfigureAwait(false);
+                }
+                catch (FormatException e) when (fromStore)
+                {
+                    // A checkpoint of another statement (the rule was defined anew under this id): start afresh.
+                    Diagnostics.Log.RuleWarning(logger, Definition.Id, $"the saved checkpoint does not fit the rule and is dropped: {e.Message}");
+                    runner.Dispose();
+                    await checkpoints!.DeleteAsync(CheckpointKey, cleanup).ConfigureAwait(false);
+                    fromStore = false;
+                    runner = NewRunner(bus, time, null);
+                    compiled.Errors.Target = runner.RecordError;
+                    last = runner;
+                    await runner.StartAsync(cleanup).ConfigureAwait(false);
+                }
+
+                if (fromStore)
+                {
+                    Interlocked.Increment(ref restoredFromCheckpoint);
+                }
+
+                StartCheckpoints(runner);
             }
             catch
             {
@@ -917,6 +1068,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
         }
 
+        private RuleRunner NewRunner(MemoryBus bus, TimeProvider time, byte[]? restore) =>
+            new(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r), restore);
+
         public void ScheduleRestart(ITimer timer)
         {
             Interlocked.Exchange(ref restart, timer)?.Dispose();
@@ -927,6 +1081,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         public async Task StopAsync(CancellationToken cancellationToken)
         {
             CancelRestart();
+            await StopCheckpointsAsync().ConfigureAwait(false);
             if (runner is { } r)
             {
                 runner = null;
@@ -936,6 +1091,6 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
 
         public RuleStatus Status() =>
-            (runner ?? last)?.Status(runner is not null) ?? new RuleStatus(Definition.Id, RuleState.Stopped, 0, 0, 0, null, warnings);
+            WithCheckpointMetrics((runner ?? last)?.Status(runner is not null) ?? new RuleStatus(Definition.Id, RuleState.Stopped, 0, 0, 0, null, warnings));
     }
 }

@@ -32,4 +32,12 @@ public sealed class EdgeStreamEngineOptions
     /// its default. <see cref="InMemoryKeyedStateStore"/> is a ready one.
     /// </summary>
     public IKeyedStateStore? KeyedState { get; set; }
+
+    /// <summary>
+    /// Where rules with <see cref="RuleOptions.Qos"/> 1 or 2 save their checkpoints, under the keys
+    /// <c>checkpoint/{rule id}</c>; null (the default) for none. <c>SqliteStateStore</c> (package
+    /// <c>EdgeStream.State.Sqlite</c>) keeps them in a file that survives the process; a rule created again with the
+    /// same id and statement in a new process resumes from its last checkpoint.
+    /// </summary>
+    public State.IStateStore? StateStore { get; set; }
 }

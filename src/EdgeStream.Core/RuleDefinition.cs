@@ -131,6 +131,20 @@ public sealed class RuleOptions
     /// </summary>
     public TimeSpan? WatermarkIdleTimeout { get; set; }
 
+    /// <summary>
+    /// The processing guarantee (eKuiper's <c>qos</c>): 0 at most once (the default: no checkpoints), 1 at least once,
+    /// 2 exactly once where the sink is idempotent or transactional (an upsert key, for example). At 1 and 2 the rule's
+    /// state (windows, aggregates, analytic functions, tables) is saved to the engine's
+    /// <see cref="EdgeStreamEngineOptions.StateStore"/> every <see cref="CheckpointInterval"/>, once its sinks have
+    /// every result of the events before the checkpoint, and a rule that starts again (after a stop, a failure or a
+    /// restart of the process) resumes from the last one. Without a state store the option has no effect, and the
+    /// rule says so in its warnings.
+    /// </summary>
+    public int Qos { get; set; }
+
+    /// <summary>How often a rule with <see cref="Qos"/> 1 or 2 saves a checkpoint (eKuiper's <c>checkpointInterval</c>, default 5 minutes).</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How a rule that fails entirely is restarted (eKuiper's <c>restartStrategy</c>).</summary>
     public RestartStrategy RestartStrategy { get; } = new();
 }

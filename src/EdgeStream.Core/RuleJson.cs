@@ -11,13 +11,13 @@ internal static class RuleJson
 
     /// <summary>
     /// Every rule option eKuiper documents, plus EdgeStream's <c>bufferFullPolicy</c> and <c>watermarkIdleTimeout</c>;
-    /// the first two lines are applied, the rest accepted and reported as not applied yet.
+    /// the first three lines are applied, the rest accepted and reported as not applied yet.
     /// </summary>
     private static readonly string[] KnownOptions =
     [
         "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy", "sendMetaToSink",
-        "isEventTime", "lateTolerance", "watermarkIdleTimeout",
-        "qos", "checkpointInterval", "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
+        "isEventTime", "lateTolerance", "watermarkIdleTimeout", "qos", "checkpointInterval",
+        "cron", "duration", "cronDatetimeRange", "debug", "logFilename", "enableRuleTracer", "planOptimizeStrategy",
         "disableBufferFullDiscard", "enableSaveStateBeforeStop", "forceExitTimeout", "notifySub",
     ];
 
@@ -158,6 +158,16 @@ internal static class RuleJson
                     rule.Options.WatermarkIdleTimeout = Milliseconds(option) is { Ticks: > 0 } idle
                         ? idle
                         : throw new FormatException("option `watermarkIdleTimeout` must be a positive number of milliseconds");
+                    break;
+                case "qos":
+                    rule.Options.Qos = option.Value.TryGetInt32(out var qos) && qos is >= 0 and <= 2
+                        ? qos
+                        : throw new FormatException("option `qos` must be 0 (at most once), 1 (at least once) or 2 (exactly once)");
+                    break;
+                case "checkpointInterval":
+                    rule.Options.CheckpointInterval = Milliseconds(option) is { Ticks: > 0 } interval
+                        ? interval
+                        : throw new FormatException("option `checkpointInterval` must be a positive duration");
                     break;
                 default:
                     unsupported.Add(option.Name);

@@ -29,6 +29,10 @@ public sealed class RuleStatus
         LastError = lastError;
     }
 
+    /// <summary>The same status with other metrics.</summary>
+    internal RuleStatus WithMetrics(IReadOnlyDictionary<string, long> metrics) =>
+        new(Id, State, RecordsIn, RecordsOut, Errors, LastError, Warnings, metrics, LastExceptions);
+
     /// <summary>The rule's id.</summary>
     public string Id { get; }
 

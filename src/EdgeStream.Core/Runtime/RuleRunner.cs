@@ -39,6 +39,13 @@ internal interface IRuleSink
 
     /// <summary>Called when the rule stops, after the last <see cref="SendAsync"/>; finishes what the sink holds.</summary>
     Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Completes once every result handed over before this call has reached the sink (or its dead letters): what a
+    /// checkpoint waits for, so that the state it saves is never ahead of what the sinks have. Sinks that write while
+    /// they are handed results are always drained.
+    /// </summary>
+    Task DrainedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>eKuiper's <c>memory</c> sink: publishes each emission to a memory topic (through <c>dataTemplate</c> if set).</summary>

@@ -32,6 +32,9 @@ internal sealed class SinkRunner : IRuleSink
     private long batches;
     private long rowsOut;
     private long waiting;
+    private long accepted; // rows taken, ever (less those whose hand-over failed)
+    private long settled; // rows written or given up on, ever
+    private readonly List<(long Target, TaskCompletionSource Done)> drains = [];
     private long retries;
     private CancellationTokenSource? stopping;
     private Task? loop;
@@ -120,6 +123,7 @@ internal sealed class SinkRunner : IRuleSink
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref waiting, emission.Count);
+        Interlocked.Add(ref accepted, emission.Count);
         var written = buffer!.Writer.WriteAsync(emission, cancellationToken);
         return written.IsCompletedSuccessfully ? written : WaitAsync(written, emission.Count);
     }
@@ -133,9 +137,11 @@ internal sealed class SinkRunner : IRuleSink
         {
             var emission = emissions[i];
             Interlocked.Add(ref waiting, emission.Count);
+            Interlocked.Add(ref accepted, emission.Count);
             if (!writer.TryWrite(emission))
             {
                 Interlocked.Add(ref waiting, -emission.Count);
+                Interlocked.Add(ref accepted, -emission.Count);
                 return SendRestAsync(emissions, i, cancellationToken);
             }
         }
@@ -160,7 +166,49 @@ internal sealed class SinkRunner : IRuleSink
         catch
         {
             Interlocked.Add(ref waiting, -rows);
+            Interlocked.Add(ref accepted, -rows);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Completes once every row taken before this call is written or given up on (dead-lettered): a checkpoint's
+    /// barrier. With one writer, rows settle in order, so the count of settled rows says it; with several, only a
+    /// moment with nothing waiting does.
+    /// </summary>
+    public Task DrainedAsync(CancellationToken cancellationToken)
+    {
+        var target = Interlocked.Read(ref accepted);
+        if (Drained(target))
+        {
+            return Task.CompletedTask;
+        }
+
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (drains)
+        {
+            drains.Add((target, done));
+        }
+
+        SignalDrains(); // it may have settled while the waiter was added
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private bool Drained(long target) =>
+        concurrency == 1 ? Interlocked.Read(ref settled) >= target : Interlocked.Read(ref waiting) <= 0;
+
+    private void SignalDrains()
+    {
+        lock (drains)
+        {
+            for (var i = drains.Count - 1; i >= 0; i--)
+            {
+                if (Drained(drains[i].Target))
+                {
+                    drains[i].Done.TrySetResult();
+                    drains.RemoveAt(i);
+                }
+            }
         }
     }
 
@@ -210,7 +258,9 @@ internal sealed class SinkRunner : IRuleSink
                 inFlight = rows;
                 await WriteAsync(sink, messages, token).ConfigureAwait(false);
                 Interlocked.Add(ref waiting, -rows);
+                Interlocked.Add(ref settled, rows);
                 inFlight = 0;
+                SignalDrains();
             }
         }
         catch (SinkException e) when (first.Task.IsFaulted && ReferenceEquals(e, first.Task.Exception?.InnerException))

@@ -187,6 +187,8 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
 
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
 
+    public Task DrainedAsync(CancellationToken cancellationToken) => inner.DrainedAsync(cancellationToken);
+
     public ValueTask SendAsync(IReadOnlyList<ValueObject> emission, CancellationToken cancellationToken)
     {
         metrics.AddIn(); // eKuiper counts a sink's records by message (an emission), not by row

@@ -8,7 +8,8 @@ public sealed class RuleJsonTests
         var rule = RuleDefinition.FromJson("""
             {"id": "rule1", "name": "demo", "sql": "SELECT * FROM demo",
              "actions": [{"memory": {"topic": "out", "retain": true}}, {"nop": {}}],
-             "options": {"sendError": true, "sendNilField": true, "bufferLength": 16, "isEventTime": true, "qos": 1},
+             "options": {"sendError": true, "sendNilField": true, "bufferLength": 16, "isEventTime": true, "qos": 1,
+                         "checkpointInterval": "600ms", "cron": ""},
              "triggered": false, "tags": ["a"]}
             """);
         Assert.Multiple(() =>
@@ -18,7 +19,8 @@ public sealed class RuleJsonTests
             Assert.That(rule.Actions[0].Properties["topic"], Is.EqualTo("out"));
             Assert.That(rule.Actions[0].Properties["retain"], Is.EqualTo("true"), "non-string values keep their JSON text");
             Assert.That((rule.Options.SendError, rule.Options.SendNilField, rule.Options.BufferLength), Is.EqualTo((true, true, 16)));
-            Assert.That(rule.UnsupportedOptions, Is.EqualTo(new[] { "qos" }));
+            Assert.That(rule.UnsupportedOptions, Is.EqualTo(new[] { "cron" }));
+            Assert.That((rule.Options.Qos, rule.Options.CheckpointInterval), Is.EqualTo((1, TimeSpan.FromMilliseconds(600))));
             Assert.That(rule.Options.IsEventTime, Is.True);
         });
     }
@@ -28,6 +30,8 @@ public sealed class RuleJsonTests
     [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"bufferLength": -1}}""", "option `bufferLength` must be a positive integer")]
     [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"sendError": "yes"}}""", "option `sendError` must be true or false")]
     [TestCase("""{"sql": "SELECT 1 FROM s"}""", "rule JSON needs a non-empty string `id`")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"qos": 3}}""", "option `qos` must be 0 (at most once), 1 (at least once) or 2 (exactly once)")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"checkpointInterval": 0}}""", "option `checkpointInterval` must be a positive duration")]
     [TestCase("""{"id": "r"}""", "rule JSON needs a non-empty string `sql`")]
     [TestCase("""{"id": "r", "graph": {}}""", "graph rules are not supported yet; give `sql`")]
     [TestCase("""[1]""", "rule JSON must be an object with `id`, `sql` and `actions`")]
