@@ -61,6 +61,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly Microsoft.Extensions.Logging.ILoggerFactory loggers;
     private readonly Microsoft.Extensions.Logging.ILogger logger;
     private readonly State.IStateStore? stateStore;
+    private readonly State.IStateStore? definitions; // the store, when definitions are kept in it
     private bool disposed;
 
     /// <summary>Creates an engine.</summary>
@@ -71,6 +72,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
         keyedState = options?.KeyedState;
         stateStore = options?.StateStore;
+        definitions = options?.PersistDefinitions == true ? stateStore : null;
         generalWindowsOnly = options?.GeneralWindowsOnly ?? false;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
@@ -105,14 +107,85 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 case CreateStreamStatement create:
                     catalog.Add(create);
                     streamTopics[create.Name] = RuleRunner.StreamTopic(create.Name);
+                    // Execute is synchronous: it waits for the store (a local file for the embedded one).
+                    definitions?.SetAsync(StreamKey(create.Name), System.Text.Encoding.UTF8.GetBytes(statement)).AsTask().GetAwaiter().GetResult();
                     break;
                 case DropStatement drop:
                     Drop(drop);
+                    definitions?.DeleteAsync(StreamKey(drop.Name)).AsTask().GetAwaiter().GetResult();
                     break;
                 default:
                     throw BindError.At(parsed.Span, SqlErrorCode.InvalidUse, "only CREATE and DROP statements can be executed; add a SELECT as a rule");
             }
         }
+    }
+
+    private static string StreamKey(string name) => "stream/" + name.ToLowerInvariant();
+
+    private static string RuleKey(string id) => "rule/" + id;
+
+    /// <summary>Saves a rule's definition, with whether it should run when restored (see <see cref="EdgeStreamEngineOptions.PersistDefinitions"/>).</summary>
+    private async Task SaveRuleAsync(RuleDefinition rule, bool running, CancellationToken cancellationToken)
+    {
+        if (definitions is not null)
+        {
+            await definitions.SetAsync(RuleKey(rule.Id), System.Text.Encoding.UTF8.GetBytes(RuleJson.Write(rule, running)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Declares again the streams and tables, and creates again the rules, that an engine with
+    /// <see cref="EdgeStreamEngineOptions.PersistDefinitions"/> kept in its state store: rules that ran are started
+    /// (resuming from their checkpoints), rules that were stopped stay stopped. Streams and rules already declared in
+    /// this engine are left as they are. Register the sinks, sources and functions the rules use first.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for the store.</param>
+    /// <returns>How many rules were created.</returns>
+    /// <exception cref="InvalidOperationException">The engine has no state store, or does not persist definitions.</exception>
+    /// <exception cref="AggregateException">Some definitions could not be restored (each inner exception names its
+    /// stream or rule); every other one was restored.</exception>
+    public async Task<int> RestoreDefinitionsAsync(CancellationToken cancellationToken = default)
+    {
+        var store = definitions ?? throw new InvalidOperationException("the engine keeps no definitions: set EdgeStreamEngineOptions.StateStore and PersistDefinitions");
+        var failures = new List<Exception>();
+        foreach (var key in await store.KeysAsync("stream/", cancellationToken).ConfigureAwait(false))
+        {
+            if (await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is not { } ddl || catalog.TryGet(key["stream/".Length..], out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                Execute(System.Text.Encoding.UTF8.GetString(ddl));
+            }
+            catch (SqlException e)
+            {
+                failures.Add(new InvalidOperationException($"stream `{key["stream/".Length..]}` cannot be restored: {e.Message}", e));
+            }
+        }
+
+        var created = 0;
+        foreach (var key in await store.KeysAsync("rule/", cancellationToken).ConfigureAwait(false))
+        {
+            var id = key["rule/".Length..];
+            if (rules.ContainsKey(id) || await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is not { } json)
+            {
+                continue;
+            }
+
+            try
+            {
+                await CreateRuleAsync(RuleJson.Parse(System.Text.Encoding.UTF8.GetString(json)), cancellationToken).ConfigureAwait(false);
+                created++;
+            }
+            catch (Exception e) when (e is SqlException or FormatException or ArgumentException or SinkException)
+            {
+                failures.Add(new InvalidOperationException($"rule `{id}` cannot be restored: {e.Message}", e));
+            }
+        }
+
+        return failures.Count == 0 ? created : throw new AggregateException($"{failures.Count} definition(s) could not be restored", failures);
     }
 
     private void Drop(DropStatement drop)
@@ -391,6 +464,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var compiled = Compile(rule);
             var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed, stateStore, time);
             rules.Add(rule.Id, entry);
+            await SaveRuleAsync(rule, rule.Triggered, cancellationToken).ConfigureAwait(false);
             foreach (var warning in compiled.Warnings)
             {
                 Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
@@ -427,6 +501,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             await old.ForgetCheckpointAsync(cancellationToken).ConfigureAwait(false);
             var entry = new RuleEntry(rule, compiled, logger, OnRuleFailed, stateStore, time);
             rules[rule.Id] = entry;
+            await SaveRuleAsync(rule, wasRunning || rule.Triggered, cancellationToken).ConfigureAwait(false);
             foreach (var warning in compiled.Warnings)
             {
                 Diagnostics.Log.RuleWarning(logger, rule.Id, warning);
@@ -449,7 +524,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
-            await Find(id).StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
+            var entry = Find(id);
+            await SaveRuleAsync(entry.Definition, running: true, cancellationToken).ConfigureAwait(false);
+            await entry.StartAsync(Memory, time, byCaller: true, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -462,7 +539,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
-            await Find(id).StopAsync(cancellationToken).ConfigureAwait(false);
+            var entry = Find(id);
+            await SaveRuleAsync(entry.Definition, running: false, cancellationToken).ConfigureAwait(false);
+            await entry.StopAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -495,6 +574,10 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             await entry.StopAsync(cancellationToken).ConfigureAwait(false);
             await entry.ForgetCheckpointAsync(cancellationToken).ConfigureAwait(false);
             rules.Remove(id);
+            if (definitions is not null)
+            {
+                await definitions.DeleteAsync(RuleKey(id), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

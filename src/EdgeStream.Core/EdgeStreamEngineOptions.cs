@@ -40,4 +40,12 @@ public sealed class EdgeStreamEngineOptions
     /// same id and statement in a new process resumes from its last checkpoint.
     /// </summary>
     public State.IStateStore? StateStore { get; set; }
+
+    /// <summary>
+    /// Also keep the streams, tables and rules in <see cref="StateStore"/> (keys <c>stream/{name}</c> and
+    /// <c>rule/{id}</c>, the rule in eKuiper's rule JSON with <c>triggered</c> saying whether it runs), so that
+    /// <see cref="EdgeStreamEngine.RestoreDefinitionsAsync"/> in the next process gets them back: running rules run
+    /// again (from their checkpoints), stopped ones stay stopped. Default false: the host declares them itself.
+    /// </summary>
+    public bool PersistDefinitions { get; set; }
 }

@@ -84,6 +84,65 @@ internal static class RuleJson
         }
     }
 
+    /// <summary>
+    /// The rule JSON <see cref="Parse"/> reads back into an equal definition: id, SQL, actions with their properties
+    /// (as strings, as they were read), <paramref name="triggered"/>, and every option this version applies.
+    /// </summary>
+    public static string Write(RuleDefinition rule, bool triggered)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", rule.Id);
+            json.WriteString("sql", rule.Sql);
+            json.WriteStartArray("actions");
+            foreach (var action in rule.Actions)
+            {
+                json.WriteStartObject();
+                json.WriteStartObject(action.SinkType);
+                foreach (var (name, value) in action.Properties)
+                {
+                    json.WriteString(name, value);
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteBoolean("triggered", triggered);
+            var o = rule.Options;
+            json.WriteStartObject("options");
+            json.WriteBoolean("sendError", o.SendError);
+            json.WriteBoolean("sendNilField", o.SendNilField);
+            json.WriteBoolean("sendMetaToSink", o.SendMetaToSink);
+            json.WriteNumber("bufferLength", o.BufferLength);
+            json.WriteNumber("concurrency", o.Concurrency);
+            json.WriteString("bufferFullPolicy", o.DropOldestWhenFull ? "dropOldest" : "block");
+            json.WriteBoolean("isEventTime", o.IsEventTime);
+            json.WriteNumber("lateTolerance", o.LateTolerance.TotalMilliseconds);
+            if (o.WatermarkIdleTimeout is { } idle)
+            {
+                json.WriteNumber("watermarkIdleTimeout", idle.TotalMilliseconds);
+            }
+
+            json.WriteNumber("qos", o.Qos);
+            json.WriteNumber("checkpointInterval", o.CheckpointInterval.TotalMilliseconds);
+            json.WriteStartObject("restartStrategy");
+            json.WriteNumber("attempts", o.RestartStrategy.Attempts);
+            json.WriteNumber("delay", o.RestartStrategy.Delay.TotalMilliseconds);
+            json.WriteNumber("multiplier", o.RestartStrategy.Multiplier);
+            json.WriteNumber("maxDelay", o.RestartStrategy.MaxDelay.TotalMilliseconds);
+            json.WriteNumber("jitterFactor", o.RestartStrategy.JitterFactor);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     private static string RequiredString(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
             ? text

@@ -61,10 +61,10 @@ public sealed class RunCommandTests
         try
         {
             var rule = Path.Combine(folder.FullName, "rule.json");
-            File.WriteAllText(rule, """{"id": "r1", "sql": "SELECT a FROM s", "actions": [{"nop": {}}], "options": {"qos": 1, "sendError": true}}""");
+            File.WriteAllText(rule, """{"id": "r1", "sql": "SELECT a FROM s", "actions": [{"nop": {}}], "options": {"debug": true, "sendError": true}}""");
             var silent = Run("{\"a\": 1}\n", rule, "--stream", Stream);
             Assert.That((silent.Code, silent.Out), Is.EqualTo((0, string.Empty)), "with actions, nothing is printed");
-            Assert.That(silent.Err, Does.Contain("warning: rule option `qos` is accepted but not applied yet"));
+            Assert.That(silent.Err, Does.Contain("warning: rule option `debug` is accepted but not applied yet"));
 
             var printed = Run("{\"a\": 1}\n", rule, "--stream", Stream, "--print");
             Assert.That(printed.Out, Is.EqualTo("[{\"a\":1}]\n"));

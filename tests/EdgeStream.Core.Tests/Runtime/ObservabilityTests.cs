@@ -13,7 +13,7 @@ public sealed class ObservabilityTests
         await using (var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { LoggerFactory = logs }))
         {
             engine.Execute("CREATE STREAM s (a BIGINT, b FLOAT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
-            var rule = RuleDefinition.FromJson("""{"id": "r1", "sql": "SELECT a, b FROM s", "actions": [{"log": {}}], "options": {"qos": 1}}""");
+            var rule = RuleDefinition.FromJson("""{"id": "r1", "sql": "SELECT a, b FROM s", "actions": [{"log": {}}], "options": {"debug": true}}""");
             await engine.CreateRuleAsync(rule);
             await engine.Memory.PublishAsync("in", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 });
             await engine.StopRuleAsync("r1");
@@ -24,7 +24,7 @@ public sealed class ObservabilityTests
             Is.EqualTo(new[] { """Rule r1 result: [{"a":1,"b":2.0}]""" }));
         Assert.That(entries.Where(e => e.Category == "EdgeStream.Engine").Select(e => (e.Level, e.Message)), Is.EqualTo(new[]
         {
-            (LogLevel.Warning, "Rule r1: rule option `qos` is accepted but not applied yet"),
+            (LogLevel.Warning, "Rule r1: rule option `debug` is accepted but not applied yet"),
             (LogLevel.Information, "Rule r1 started"),
             (LogLevel.Information, "Rule r1 stopped"),
         }));

@@ -93,7 +93,7 @@ public sealed class SinkShapingTests
         engine.Execute("CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
         var rule = RuleDefinition.FromJson("""
             {"id": "r", "sql": "SELECT a, b, c FROM s",
-             "actions": [{"memory": {"topic": "out", "fields": ["c", "a"], "batchSize": 5}}], "options": {"qos": 1}}
+             "actions": [{"memory": {"topic": "out", "fields": ["c", "a"], "batchSize": 5}}], "options": {"debug": true}}
             """);
         await engine.CreateRuleAsync(rule);
         using var stop = new CancellationTokenSource();
@@ -104,7 +104,7 @@ public sealed class SinkShapingTests
         Assert.That(emission[0].Keys, Is.EqualTo(new[] { "c", "a" }));
         Assert.That(engine.GetRuleStatus("r").Warnings, Is.EqualTo(new[]
         {
-            "rule option `qos` is accepted but not applied yet",
+            "rule option `debug` is accepted but not applied yet",
             "sink property `batchSize` of `memory` is accepted but not applied yet",
         }));
     }
