@@ -1012,6 +1012,12 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var interval = Definition.Options.CheckpointInterval;
             checkpointTimer = clock.CreateTimer(_ =>
             {
+                // A runner that failed takes no checkpoint: its last one stands for the restart.
+                if (!ReferenceEquals(Volatile.Read(ref runner), current) || current.Failed)
+                {
+                    return;
+                }
+
                 if (Interlocked.CompareExchange(ref checkpointBusy, 1, 0) == 0 && !stop.IsCancellationRequested)
                 {
                     checkpointing = CheckpointAsync(current, stop.Token);
@@ -1090,6 +1096,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
 
             CancelRestart();
+            await StopCheckpointsAsync().ConfigureAwait(false); // a failed runner's
             if (byCaller)
             {
                 RestartAttempts = 0;
