@@ -62,12 +62,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly Microsoft.Extensions.Logging.ILogger logger;
     private readonly State.IStateStore? stateStore;
     private readonly State.IStateStore? definitions; // the store, when definitions are kept in it
+    private readonly InputLimits limits;
     private bool disposed;
 
     /// <summary>Creates an engine.</summary>
     /// <param name="options">Engine options; defaults when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A limit in <see cref="EdgeStreamEngineOptions.Limits"/> is not positive.</exception>
     public EdgeStreamEngine(EdgeStreamEngineOptions? options = null)
     {
+        limits = options?.Limits?.Snapshot() ?? InputLimits.Default;
         time = options?.TimeProvider ?? TimeProvider.System;
         timeZone = options?.TimeZone ?? TimeZoneInfo.Local;
         keyedState = options?.KeyedState;
@@ -780,7 +783,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             }
         }
 
-        var plan = RulePlan.Create(bound, new Functions.Builtins.FunctionEnvironment(rule.Id, time, timeZone) { KeyedState = keyedState }, format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
+        var plan = RulePlan.Create(bound, new Functions.Builtins.FunctionEnvironment(rule.Id, time, timeZone) { KeyedState = keyedState, Limits = limits }, format, shared?.Decoder, rule.Options.IsEventTime, timeZone, !generalWindowsOnly);
         if (plan.Window is not null && rule.Options.DropOldestWhenFull)
         {
             // Dropping could evict a window's timer tick, losing the window: not offered until ticks travel apart.
@@ -863,7 +866,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         if (!sharedInputs.TryGetValue(stream.Name, out var shared))
         {
-            shared = new SharedInput(factory, context, new RowDecoder(stream, null, format), Memory, RuleRunner.StreamTopic(stream.Name));
+            shared = new SharedInput(factory, context, new RowDecoder(stream, null, format, limits), Memory, RuleRunner.StreamTopic(stream.Name));
             sharedInputs.Add(stream.Name, shared);
         }
 

@@ -48,4 +48,10 @@ public sealed class EdgeStreamEngineOptions
     /// again (from their checkpoints), stopped ones stay stopped. Default false: the host declares them itself.
     /// </summary>
     public bool PersistDefinitions { get; set; }
+
+    /// <summary>
+    /// Bounds on payload size, nesting, string length, events per window, groups per rule and match time; an input
+    /// over one fails alone (see <see cref="EdgeStreamLimits"/> for the defaults).
+    /// </summary>
+    public EdgeStreamLimits Limits { get; set; } = new();
 }

@@ -648,9 +648,10 @@ internal sealed class ExpressionCompiler
         var value = Compile(l.Value);
         var negated = l.Negated;
         var escape = l.Escape?[0] ?? '\\';
+        var timeout = Environment.Limits.MatchTimeout;
         if (l.Pattern is StringLiteral literal)
         {
-            var pattern = new LikePattern(literal.Value, escape);
+            var pattern = new LikePattern(literal.Value, escape, timeout);
             return ctx => Match(value(ctx), pattern, negated);
         }
 
@@ -668,7 +669,7 @@ internal sealed class ExpressionCompiler
                 throw new EvaluationException($"invalid LIKE pattern {p.Describe()}: must be a string");
             }
 
-            return Match(value(ctx), new LikePattern(p.AsString, escape), negated);
+            return Match(value(ctx), new LikePattern(p.AsString, escape, timeout), negated);
         };
     }
 

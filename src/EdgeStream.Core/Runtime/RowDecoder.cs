@@ -22,14 +22,17 @@ internal sealed class RowDecoder
     private readonly StreamDefinition stream;
     private readonly SqlType[] columnTypes;
     private readonly bool[] strict;
+    private readonly InputLimits limits;
 
     /// <param name="stream">The stream's declaration.</param>
     /// <param name="used">The columns the rule reads; null for all (a <c>*</c>). As in eKuiper, strict validation
     /// checks only these: a mistyped field the rule never reads does not make the event an error.</param>
     /// <param name="format">Decodes payloads; null for the built-in JSON.</param>
-    public RowDecoder(StreamDefinition stream, IReadOnlySet<string>? used = null, IFormat? format = null)
+    /// <param name="limits">Bounds on payloads; the defaults when null.</param>
+    public RowDecoder(StreamDefinition stream, IReadOnlySet<string>? used = null, IFormat? format = null, InputLimits? limits = null)
     {
         this.stream = stream;
+        this.limits = limits ?? InputLimits.Default;
         Format = format;
         Schema = stream.IsSchemaless ? RowSchema.Growing() : RowSchema.Fixed(stream.Columns.Select(c => c.Name));
         columnTypes = stream.Columns.Select(c => c.Type).ToArray();
@@ -96,6 +99,12 @@ internal sealed class RowDecoder
     /// <summary>One payload: a JSON object, a JSON array of them, or whatever the stream's format decodes.</summary>
     private void DecodePayload(MemoryMessage message, long timestamp, List<DecodeResult> results)
     {
+        if (message.Json.Length > limits.MaxPayloadBytes)
+        {
+            results.Add(new(null, $"decode error: the payload of {message.Json.Length} bytes is larger than the limit of {limits.MaxPayloadBytes} (EdgeStreamLimits.MaxPayloadBytes)", PayloadText(message)));
+            return;
+        }
+
         if (Format is not null || StartsWith(message.Json.Span, (byte)'['))
         {
             DecodeBatch(message, timestamp, results);
@@ -114,7 +123,7 @@ internal sealed class RowDecoder
         {
             events = Format is { } format
                 ? format.Decode(message.Json).Select(d => ClrValues.FromClr(d).AsObject).ToArray()
-                : JsonValueReader.Parse(message.Json.Span) is { Kind: ValueKind.Array } array && array.AsArray.All(v => v.Kind == ValueKind.Object)
+                : JsonValueReader.Parse(message.Json.Span, limits) is { Kind: ValueKind.Array } array && array.AsArray.All(v => v.Kind == ValueKind.Object)
                     ? array.AsArray.Select(v => v.AsObject).ToArray()
                     : throw new JsonException("expected an object or an array of objects");
         }
@@ -143,7 +152,10 @@ internal sealed class RowDecoder
         return row;
     }
 
-    private static Value PayloadText(MemoryMessage message) => Value.From(System.Text.Encoding.UTF8.GetString(message.Json.Span));
+    /// <summary>The payload for a dead letter: its text, or its bytes when it is not UTF-8 (kept exactly, never replaced).</summary>
+    private static Value PayloadText(MemoryMessage message) => System.Text.Unicode.Utf8.IsValid(message.Json.Span)
+        ? Value.From(System.Text.Encoding.UTF8.GetString(message.Json.Span))
+        : Value.From(message.Json.ToArray());
 
     private static bool StartsWith(ReadOnlySpan<byte> utf8, byte first)
     {
@@ -194,7 +206,7 @@ internal sealed class RowDecoder
         Row decoded;
         try
         {
-            decoded = JsonValueReader.ReadRow(message.Json.Span, Schema, timestamp);
+            decoded = JsonValueReader.ReadRow(message.Json.Span, Schema, timestamp, limits);
         }
         catch (JsonException e)
         {

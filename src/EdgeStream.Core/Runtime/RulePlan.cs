@@ -315,6 +315,9 @@ internal sealed class RulePlan
     /// <summary>The statement's aggregate calls (after construction, all of them).</summary>
     public IReadOnlyList<AggregateSpec> AggregateCalls => Compiler.AggregateCalls;
 
+    /// <summary>The engine's bounds on inputs, events per window and groups.</summary>
+    public InputLimits Limits => Compiler.Environment.Limits;
+
     /// <summary>The statement's window, if any.</summary>
     public WindowPlan? Window { get; }
 
@@ -571,10 +574,11 @@ internal sealed class RulePlan
 
         // A joined stream is decoded whole (its JSON), with its own schema.
         var decoders = new RowDecoder[bound.Sources.Count];
-        decoders[0] = shared ?? new RowDecoder(bound.Sources[0].Definition, bound.Sources.Count > 1 ? null : used, format);
+        var limits = environment?.Limits ?? InputLimits.Default;
+        decoders[0] = shared ?? new RowDecoder(bound.Sources[0].Definition, bound.Sources.Count > 1 ? null : used, format, limits);
         for (var i = 1; i < decoders.Length; i++)
         {
-            decoders[i] = new RowDecoder(bound.Sources[i].Definition);
+            decoders[i] = new RowDecoder(bound.Sources[i].Definition, limits: limits);
         }
 
         return new RulePlan(bound, decoders, new ExpressionCompiler(bound, decoders.Select(d => d.Schema).ToArray(), environment), eventTime, timeZone, incremental);

@@ -385,6 +385,7 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         if (plan.Window is { } shape)
         {
             window = WindowOperator.Create(shape, plan.SlidingTriggers, now, plan.EventTime, plan.Aggregating ? (plan.KeyOf, plan.AggregateCalls) : null, plan.StateWindow);
+            window.Limits = plan.Limits;
         }
 
         if (plan.EventTime)
@@ -929,6 +930,13 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
             var payload = result.Row is { } row ? Value.From(ToObject(row)) : result.Payload;
             await DeadLetterAsync(reason, payload).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>An event over one of the engine's limits: reported and dead-lettered with its fields; the rule goes on.</summary>
+    private async ValueTask RefuseAsync(Row row, string reason)
+    {
+        await ReportAsync(reason).ConfigureAwait(false);
+        await DeadLetterAsync(reason, Value.From(ToObject(row))).ConfigureAwait(false);
     }
 
     private static ValueObject ToObject(Row row)
@@ -1547,6 +1555,14 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
                 {
                     await ReportAsync((plan.Window!.Kind == Sql.Ast.WindowKind.State ? "run State Window error: " : "run Window Over error: ") + e.Message).ConfigureAwait(false);
                 }
+                catch (InputLimitException e)
+                {
+                    windowMetrics.AddException();
+                    await EmitFiredAsync(context).ConfigureAwait(false);
+                    await RefuseAsync(row, e.Message).ConfigureAwait(false);
+                    Arm();
+                    return;
+                }
 
                 await EmitFiredAsync(context).ConfigureAwait(false);
             }
@@ -1645,6 +1661,13 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         var specs = plan.AggregateCalls;
         if (!running!.TryGetValue(key, out var group))
         {
+            if (running.Count >= plan.Limits.MaxGroupsPerRule)
+            {
+                aggregateMetrics?.AddException();
+                await RefuseAsync(row, InputLimitMessages.Groups(plan.Limits)).ConfigureAwait(false);
+                return;
+            }
+
             group = new PaneGroup(row, specs.Select(s => Accumulator.Create(s.Name)!).ToArray());
         }
 

@@ -24,7 +24,32 @@ internal abstract class WindowOperator
 {
     /// <summary>Fires what is due at or before <paramref name="time"/>, then takes <paramref name="row"/> (the context's current row).</summary>
     /// <exception cref="EvaluationException">A trigger condition failed on this row; the row is kept, what fired before is in <paramref name="fired"/>.</exception>
+    /// <exception cref="InputLimitException">The window holds as many events (or groups) as <see cref="Limits"/> allow: the row is not
+    /// taken, what fired before is in <paramref name="fired"/>.</exception>
     public abstract void Add(Row row, long time, EvalContext context, List<WindowFiring> fired);
+
+    /// <summary>The engine's bounds on events per window and groups.</summary>
+    public InputLimits Limits { get; set; } = InputLimits.Default;
+
+    /// <summary>Refuses one more event when a window already holds <paramref name="held"/>, the limit.</summary>
+    /// <exception cref="InputLimitException">It does.</exception>
+    protected void AdmitEvent(int held)
+    {
+        if (held >= Limits.MaxEventsPerWindow)
+        {
+            throw new InputLimitException(InputLimitMessages.Events(Limits));
+        }
+    }
+
+    /// <summary>Refuses one more group when <paramref name="groups"/> are open, the limit.</summary>
+    /// <exception cref="InputLimitException">They are.</exception>
+    protected void AdmitGroup(int groups)
+    {
+        if (groups >= Limits.MaxGroupsPerRule)
+        {
+            throw new InputLimitException(InputLimitMessages.Groups(Limits));
+        }
+    }
 
     /// <summary>Time has reached <paramref name="now"/>: fires every boundary at or before it, in time order.</summary>
     public abstract void Advance(long now, List<WindowFiring> fired);
@@ -158,6 +183,7 @@ internal sealed class TimeWindowOperator : WindowOperator
         }
 
         Advance(time, fired);
+        AdmitEvent(rows.Count);
 
         // A row that reached the window after the boundary it arrived before had fired (it waited for buffer room)
         // counts in the next window: it is late, never lost.
@@ -249,6 +275,7 @@ internal sealed class SlidingWindowOperator(WindowPlan window, Func<EvalContext,
     {
         // A trigger due at this time fires before the row enters, unless it is undelayed (its own time is inside it).
         FireDue(time, window.Delay == 0 ? time - 1 : time, fired);
+        AdmitEvent(rows.Count - dropped);
         rows.Add((row, time));
         Prune(pending.TryPeek(out var oldest, out _) ? Math.Min(oldest, time) : time);
         if (eventTime || !Triggers(time, context))
@@ -381,6 +408,7 @@ internal sealed class SessionWindowOperator : WindowOperator
         }
 
         Advance(time, fired);
+        AdmitEvent(rows.Count);
         sessionStart ??= time;
         rows.Add((row, time));
         timeoutAt = time + window.Timeout;
@@ -603,6 +631,12 @@ internal sealed class PaneWindowOperator : WindowOperator
 
         if (!pane.Groups.TryGetValue(key, out var group))
         {
+            if (pane.Groups.Count >= Limits.MaxGroupsPerRule)
+            {
+                pane.Rows--;
+                AdmitGroup(pane.Groups.Count);
+            }
+
             group = new PaneGroup(row, Array.ConvertAll(prototypes, p => p.Empty()));
             pane.Groups.Add(key, group);
         }
@@ -815,9 +849,11 @@ internal sealed class StateWindowOperator(Func<EvalContext, bool> begin, Func<Ev
                 return; // idle: the row belongs to no window
             }
 
+            AdmitGroup(open.Count);
             open[partition] = rows = [];
         }
 
+        AdmitEvent(rows.Count);
         rows.Add((row, time));
         if (emit(context))
         {

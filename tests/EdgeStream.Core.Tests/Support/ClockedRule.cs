@@ -11,10 +11,10 @@ internal sealed class ClockedRule : IAsyncDisposable
     private readonly List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> emissions = [];
     private readonly IDisposable subscription;
 
-    private ClockedRule(long start)
+    private ClockedRule(long start, EdgeStreamLimits? limits)
     {
         Clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(start));
-        Engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = Clock });
+        Engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = Clock, Limits = limits ?? new() });
         subscription = Engine.Memory.Subscribe("out", (rows, _) =>
         {
             lock (emissions)
@@ -46,9 +46,9 @@ internal sealed class ClockedRule : IAsyncDisposable
 
     /// <summary>Declares <paramref name="stream"/> (named <c>s</c>, topic <c>in</c>), then creates the rule writing to <c>out</c>.</summary>
     public static async Task<ClockedRule> StartAsync(string sql, long start, string stream = "CREATE STREAM s () WITH (DATASOURCE=\"in\", TYPE=\"memory\")",
-        Action<EdgeStreamEngine>? register = null, Action<RuleOptions>? options = null)
+        Action<EdgeStreamEngine>? register = null, Action<RuleOptions>? options = null, EdgeStreamLimits? limits = null)
     {
-        var fixture = new ClockedRule(start);
+        var fixture = new ClockedRule(start, limits);
         register?.Invoke(fixture.Engine);
         fixture.Engine.Execute(stream);
         fixture.Rule = new RuleDefinition("r", sql);

@@ -24,7 +24,7 @@ internal sealed class GoRegex
 
     private const int CacheLimit = 256;
 
-    private static readonly ConcurrentDictionary<string, GoRegex> Cache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<(string Pattern, TimeSpan Timeout), GoRegex> Cache = new();
 
     private readonly Dictionary<string, int> names;
 
@@ -45,12 +45,14 @@ internal sealed class GoRegex
     public int GroupNumber(string name) => names.TryGetValue(name, out var number) ? number : -1;
 
     /// <summary>Compiles a Go pattern; a pattern Go or the engine refuses throws <see cref="FormatException"/>.</summary>
-    public static GoRegex Compile(string pattern)
+    /// <param name="pattern">The pattern, in Go's syntax.</param>
+    /// <param name="timeout">How long one match may take (<see cref="EdgeStreamLimits.MatchTimeout"/>); the default limit when null.</param>
+    public static GoRegex Compile(string pattern, TimeSpan? timeout = null)
     {
         var translated = Translator.Translate(pattern);
         try
         {
-            var regex = new Regex(translated.Pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+            var regex = new Regex(translated.Pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, timeout ?? Runtime.InputLimits.Default.MatchTimeout);
             return new GoRegex(regex, translated.Names, translated.Groups + 1);
         }
         catch (ArgumentException e)
@@ -67,9 +69,10 @@ internal sealed class GoRegex
     /// The compiled pattern for a pattern that is not a constant: compiled once and kept in a bounded cache (emptied
     /// when full), a bad pattern being a row error of function <paramref name="function"/>.
     /// </summary>
-    public static GoRegex Get(string function, string pattern)
+    public static GoRegex Get(string function, string pattern, TimeSpan? timeout = null)
     {
-        if (Cache.TryGetValue(pattern, out var cached))
+        var key = (pattern, timeout ?? Runtime.InputLimits.Default.MatchTimeout);
+        if (Cache.TryGetValue(key, out var cached))
         {
             return cached;
         }
@@ -77,7 +80,7 @@ internal sealed class GoRegex
         GoRegex compiled;
         try
         {
-            compiled = Compile(pattern);
+            compiled = Compile(pattern, key.Item2);
         }
         catch (FormatException e)
         {
@@ -89,25 +92,63 @@ internal sealed class GoRegex
             Cache.Clear();
         }
 
-        Cache[pattern] = compiled;
+        Cache[key] = compiled;
         return compiled;
     }
 
     /// <summary>The text of a refusal, as Go's <c>error parsing regexp</c> reads.</summary>
     public static string ParseError(string pattern, FormatException e) => $"error parsing regexp `{pattern}`: {e.Message}";
 
+    /// <summary>Whether the pattern matches somewhere in <paramref name="input"/>.</summary>
+    /// <exception cref="Compilation.EvaluationException">The match took longer than its timeout.</exception>
+    public bool IsMatch(string input)
+    {
+        try
+        {
+            return Regex.IsMatch(input);
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw TookTooLong(e, input.Length);
+        }
+    }
+
     /// <summary>Go's <c>FindString</c>: the first match, or the empty string.</summary>
+    /// <exception cref="Compilation.EvaluationException">The match took longer than its timeout.</exception>
     public string FindString(string input)
     {
-        var match = Regex.Match(input);
-        return match.Success ? match.Value : string.Empty;
+        try
+        {
+            var match = Regex.Match(input);
+            return match.Success ? match.Value : string.Empty;
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw TookTooLong(e, input.Length);
+        }
     }
+
+    private static Compilation.EvaluationException TookTooLong(RegexMatchTimeoutException e, int length) =>
+        new($"a regular expression match on {length} characters took longer than {e.MatchTimeout.TotalMilliseconds} ms (EdgeStreamLimits.MatchTimeout)");
 
     /// <summary>
     /// Go's <c>ReplaceAllString</c>: every non-overlapping match replaced by <paramref name="replacement"/> expanded,
     /// an empty match right after a previous match being skipped (Go's rule; .NET would replace it too).
     /// </summary>
+    /// <exception cref="Compilation.EvaluationException">The match took longer than its timeout, or the result is too long.</exception>
     public string ReplaceAll(string input, GoReplacement replacement)
+    {
+        try
+        {
+            return Replace(input, replacement);
+        }
+        catch (RegexMatchTimeoutException e)
+        {
+            throw TookTooLong(e, input.Length);
+        }
+    }
+
+    private string Replace(string input, GoReplacement replacement)
     {
         var match = Regex.Match(input);
         if (!match.Success)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using EdgeStream.Abstractions;
 using EdgeStream.Compilation;
 
@@ -461,8 +460,8 @@ internal sealed class JsonPath
     /// </summary>
     private sealed class MatchExpr(Expr subject, Expr pattern, bool negate) : Expr
     {
-        private readonly Regex? constant = pattern is LiteralExpr { Value.Kind: ValueKind.String } literal
-            ? GoRegex.Compile(literal.Value.AsString).Regex
+        private readonly GoRegex? constant = pattern is LiteralExpr { Value.Kind: ValueKind.String } literal
+            ? GoRegex.Compile(literal.Value.AsString)
             : null;
 
         public override bool TryEvaluate(Value root, Value current, out Value result)
@@ -473,7 +472,7 @@ internal sealed class JsonPath
                 return false;
             }
 
-            Regex regex;
+            GoRegex regex;
             if (constant is not null)
             {
                 regex = constant;
@@ -482,7 +481,7 @@ internal sealed class JsonPath
             {
                 try
                 {
-                    regex = GoRegex.Get("json_path", p.AsString).Regex;
+                    regex = GoRegex.Get("json_path", p.AsString);
                 }
                 catch (EvaluationException)
                 {

@@ -119,8 +119,11 @@ internal sealed class FunctionEnvironment(string ruleId, TimeProvider time, Time
     /// <summary>When the rule last started (Unix ms); 0 before it starts.</summary>
     public long RuleStart { get; set; }
 
-    /// <summary>This rule with another clock (the same id, zone, keyed state and start).</summary>
-    public FunctionEnvironment WithClock(TimeProvider clock) => new(RuleId, clock, TimeZone) { KeyedState = KeyedState, RuleStart = RuleStart };
+    /// <summary>The engine's bounds on inputs (match timeouts for <c>LIKE</c> and regular expressions among them).</summary>
+    public Runtime.InputLimits Limits { get; init; } = Runtime.InputLimits.Default;
+
+    /// <summary>This rule with another clock (the same id, zone, keyed state, limits and start).</summary>
+    public FunctionEnvironment WithClock(TimeProvider clock) => new(RuleId, clock, TimeZone) { KeyedState = KeyedState, Limits = Limits, RuleStart = RuleStart };
 
     /// <summary>Now, Unix milliseconds, from the engine's clock.</summary>
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -46,9 +46,9 @@ internal static class StringFunctions
         new("format", "nis", static (args, _) => AnyNull(args) ? Value.Null : Value.From(Format(args, null)), PrepareFormat),
 
         // Regular expressions (Go's RE2 syntax): a null argument gives false (regexp_matches) or null.
-        new("regexp_matches", "ss", static (args, _) => AnyNull(args) ? Value.False : Value.From(GoRegex.Get("regexp_matches", Text(args[1])).Regex.IsMatch(Text(args[0]))), PrepareMatches),
-        new("regexp_replace", "sss", static (args, _) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_replace", Text(args[1])).ReplaceAll(Text(args[0]), GoReplacement.Parse(Text(args[2])))), PrepareReplace),
-        new("regexp_substr", "ss", static (args, _) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_substr", Text(args[1])).FindString(Text(args[0]))), PrepareSubstr),
+        new("regexp_matches", "ss", static (args, env) => AnyNull(args) ? Value.False : Value.From(GoRegex.Get("regexp_matches", Text(args[1]), env.Limits.MatchTimeout).IsMatch(Text(args[0]))), PrepareMatches),
+        new("regexp_replace", "sss", static (args, env) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_replace", Text(args[1]), env.Limits.MatchTimeout).ReplaceAll(Text(args[0]), GoReplacement.Parse(Text(args[2])))), PrepareReplace),
+        new("regexp_substr", "ss", static (args, env) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_substr", Text(args[1]), env.Limits.MatchTimeout).FindString(Text(args[0]))), PrepareSubstr),
     ];
 
     /// <summary><c>concat(x, …)</c>: the texts of the arguments one after the other, a null adding nothing.</summary>
@@ -314,7 +314,7 @@ internal static class StringFunctions
 
         try
         {
-            return GoRegex.Compile(pattern);
+            return GoRegex.Compile(pattern, call.Environment.Limits.MatchTimeout);
         }
         catch (FormatException e)
         {
@@ -323,7 +323,7 @@ internal static class StringFunctions
     }
 
     private static ScalarBody? PrepareMatches(PreparedCall call) => ConstantPattern(call) is { } regex
-        ? (args, _) => AnyNull(args) ? Value.False : Value.From(regex.Regex.IsMatch(Text(args[0])))
+        ? (args, _) => AnyNull(args) ? Value.False : Value.From(regex.IsMatch(Text(args[0])))
         : null;
 
     private static ScalarBody? PrepareSubstr(PreparedCall call) => ConstantPattern(call) is { } regex
@@ -339,7 +339,7 @@ internal static class StringFunctions
             (null, null) => null,
             (not null, not null) => (args, _) => AnyNull(args) ? Value.Null : Value.From(regex.ReplaceAll(Text(args[0]), replacement)),
             (not null, null) => (args, _) => AnyNull(args) ? Value.Null : Value.From(regex.ReplaceAll(Text(args[0]), GoReplacement.Parse(Text(args[2])))),
-            (null, not null) => (args, _) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_replace", Text(args[1])).ReplaceAll(Text(args[0]), replacement)),
+            (null, not null) => (args, env) => AnyNull(args) ? Value.Null : Value.From(GoRegex.Get("regexp_replace", Text(args[1]), env.Limits.MatchTimeout).ReplaceAll(Text(args[0]), replacement)),
         };
     }
 }
