@@ -63,6 +63,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly State.IStateStore? stateStore;
     private readonly State.IStateStore? definitions; // the store, when definitions are kept in it
     private readonly InputLimits limits;
+    private readonly Diagnostics.SecretScrubber scrubber = new();
     private bool disposed;
 
     /// <summary>Creates an engine.</summary>
@@ -79,7 +80,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         generalWindowsOnly = options?.GeneralWindowsOnly ?? false;
         Memory = new MemoryBus(time);
         drainTimeout = options?.DrainTimeout ?? TimeSpan.FromSeconds(30);
-        loggers = options?.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        loggers = options?.LoggerFactory is { } factory
+            ? new Diagnostics.ScrubbingLoggerFactory(factory, scrubber)
+            : Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         logger = loggers.CreateLogger("EdgeStream.Engine");
     }
 
@@ -108,7 +111,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             switch (parsed)
             {
                 case CreateStreamStatement create:
-                    catalog.Add(create);
+                    scrubber.AddFrom(catalog.Add(create).Options);
                     streamTopics[create.Name] = RuleRunner.StreamTopic(create.Name);
                     // Execute is synchronous: it waits for the store (a local file for the embedded one).
                     definitions?.SetAsync(StreamKey(create.Name), System.Text.Encoding.UTF8.GetBytes(statement)).AsTask().GetAwaiter().GetResult();
@@ -440,9 +443,39 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     public void ValidateRule(RuleDefinition rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        using (Lock())
+        AddSecrets(rule);
+        try
         {
-            Compile(rule);
+            using (Lock())
+            {
+                Compile(rule);
+            }
+        }
+        catch (Exception e) when (scrubber.Leaks(e.ToString()))
+        {
+            throw scrubber.Scrub(e);
+        }
+    }
+
+    /// <summary>Learns the secrets of the rule's sinks, so that no text the engine shows holds them.</summary>
+    private void AddSecrets(RuleDefinition rule)
+    {
+        foreach (var action in rule.Actions)
+        {
+            scrubber.AddFrom(action.Properties);
+        }
+    }
+
+    /// <summary>Runs a rule management call, masking any secret in the exception it throws.</summary>
+    private async Task Scrubbed(Func<Task> call)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && scrubber.Leaks(e.ToString()))
+        {
+            throw scrubber.Scrub(e);
         }
     }
 
@@ -453,9 +486,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="SqlException">The SQL does not parse or bind, or uses what this engine cannot run yet.</exception>
     /// <exception cref="ArgumentException">The id is taken, or an action is invalid.</exception>
     /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
-    public async Task CreateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
+    public Task CreateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
+        AddSecrets(rule);
+        return Scrubbed(() => CreateAsync(rule, cancellationToken));
+    }
+
+    private async Task CreateAsync(RuleDefinition rule, CancellationToken cancellationToken)
+    {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
@@ -491,9 +530,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <exception cref="SqlException">The new SQL is invalid; the old version keeps running.</exception>
     /// <exception cref="ArgumentException">An action is invalid; the old version keeps running.</exception>
     /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
-    public async Task UpdateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
+    public Task UpdateRuleAsync(RuleDefinition rule, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rule);
+        AddSecrets(rule);
+        return Scrubbed(() => UpdateAsync(rule, cancellationToken));
+    }
+
+    private async Task UpdateAsync(RuleDefinition rule, CancellationToken cancellationToken)
+    {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
             ThrowIfDisposed();
@@ -522,7 +567,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <returns>Completes when the rule runs.</returns>
     /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
     /// <exception cref="SinkException">A sink refused to open for good (bad credentials, a missing table). The rule is kept, stopped by error with this message as its last error; fix the destination and start it again, or update it.</exception>
-    public async Task StartRuleAsync(string id, CancellationToken cancellationToken = default)
+    public Task StartRuleAsync(string id, CancellationToken cancellationToken = default) => Scrubbed(() => StartRuleCoreAsync(id, cancellationToken));
+
+    private async Task StartRuleCoreAsync(string id, CancellationToken cancellationToken)
     {
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -618,7 +665,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     {
         using (Lock())
         {
-            return Find(id).Status();
+            return scrubber.Scrub(Find(id).Status());
         }
     }
 
@@ -635,7 +682,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         using (Lock())
         {
             var entry = Find(id);
-            return RulePlanText.Describe(entry.Definition, entry.Plan, entry.SinkDescriptions);
+            return scrubber.Scrub(RulePlanText.Describe(entry.Definition, entry.Plan, entry.SinkDescriptions));
         }
     }
 

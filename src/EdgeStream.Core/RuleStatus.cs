@@ -29,6 +29,11 @@ public sealed class RuleStatus
         LastError = lastError;
     }
 
+    /// <summary>The same status with its texts (last error, warnings, last exceptions) passed through <paramref name="scrub"/>.</summary>
+    internal RuleStatus WithTexts(Func<string?, string?> scrub) =>
+        new(Id, State, RecordsIn, RecordsOut, Errors, scrub(LastError), [.. Warnings.Select(w => scrub(w)!)], Metrics,
+            LastExceptions.ToDictionary(e => e.Key, e => scrub(e.Value)!, StringComparer.Ordinal));
+
     /// <summary>The same status with other metrics.</summary>
     internal RuleStatus WithMetrics(IReadOnlyDictionary<string, long> metrics) =>
         new(Id, State, RecordsIn, RecordsOut, Errors, LastError, Warnings, metrics, LastExceptions);

@@ -8,6 +8,9 @@ internal sealed class ListLoggerFactory : ILoggerFactory
 {
     public ConcurrentQueue<(string Category, LogLevel Level, EventId Id, string Message)> Entries { get; } = new();
 
+    /// <summary>Everything a provider is given, as text: each message, its structured values and its exception.</summary>
+    public ConcurrentQueue<string> Everything { get; } = new();
+
     /// <summary>How many of the next messages containing <see cref="FailOn"/> throw, as a broken logging provider would.</summary>
     public int Failures;
 
@@ -37,6 +40,16 @@ internal sealed class ListLoggerFactory : ILoggerFactory
             }
 
             owner.Entries.Enqueue((category, logLevel, eventId, message));
+            owner.Everything.Enqueue(message);
+            if (state is IEnumerable<KeyValuePair<string, object?>> values)
+            {
+                owner.Everything.Enqueue(string.Join("\n", values.Select(v => $"{v.Key}={v.Value}")));
+            }
+
+            if (exception is not null)
+            {
+                owner.Everything.Enqueue(exception.ToString());
+            }
         }
     }
 }
