@@ -624,6 +624,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             await entry.StopAsync(cancellationToken).ConfigureAwait(false);
             await entry.ForgetCheckpointAsync(cancellationToken).ConfigureAwait(false);
             rules.Remove(id);
+            if (stateStore is not null)
+            {
+                await SinkCache.ForgetAsync(stateStore, id, cancellationToken).ConfigureAwait(false); // its sinks' cached messages
+            }
+
             if (definitions is not null)
             {
                 await definitions.DeleteAsync(RuleKey(id), cancellationToken).ConfigureAwait(false);
@@ -957,7 +962,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics), shaping, metrics) { Description = description };
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics, stateStore, index), shaping, metrics) { Description = description };
         }
 
         switch (action.SinkType.ToLowerInvariant())

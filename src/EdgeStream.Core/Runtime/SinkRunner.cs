@@ -11,6 +11,10 @@ namespace EdgeStream.Runtime;
 /// batching (<c>batchSize</c> rows, waiting at most <c>lingerInterval</c> ms for a batch to
 /// fill), opening and writing with retry and exponential backoff on transient failures, and the dead-letter topic
 /// for batches that can never succeed. Connector packages implement only the I/O.
+/// With <c>enableCache</c> (eKuiper's sink cache, <see cref="SinkCacheOptions"/>) a write that fails for now does
+/// not hold the rule back: its messages go to a <see cref="SinkCache"/> (memory, then the state store) and a resend
+/// loop writes them when the destination is back, oldest first. A full cache holds the rule back, as the buffer does:
+/// nothing is dropped.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The stop token source lives from Start to StopAsync, which disposes it.")]
 internal sealed class SinkRunner : IRuleSink
@@ -28,6 +32,18 @@ internal sealed class SinkRunner : IRuleSink
     private readonly Func<Action<string>> onError;
     private readonly SinkEncoding encoding;
     private readonly OperatorMetrics metrics;
+    private readonly SinkCacheOptions? cacheOptions;
+    private readonly State.IStateStore? cacheStore;
+    private readonly string cachePrefix;
+    private readonly SemaphoreSlim writeGate = new(1, 1);
+    private SinkCache? cache;
+    private SemaphoreSlim cacheChanged = new(0);
+    private long cachedTotal;
+    private long resentTotal;
+    private long discardedTotal;
+    private SemaphoreSlim roomChanged = new(0);
+    private volatile bool sinkOpen;
+    private CancellationTokenSource? resendStop;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private long batches;
     private long rowsOut;
@@ -41,7 +57,17 @@ internal sealed class SinkRunner : IRuleSink
     private TaskCompletionSource? opened;
     private ISink? current;
 
-    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics)
+    /// <param name="context">The sink's context (its rule, type, properties, logger, clock).</param>
+    /// <param name="factory">Makes sink instances.</param>
+    /// <param name="bus">Where dead letters go.</param>
+    /// <param name="onError">The rule's error reporter, once it runs.</param>
+    /// <param name="encoding">How messages become payloads.</param>
+    /// <param name="metrics">The sink's counters.</param>
+    /// <param name="store">Where the cache keeps what does not fit in memory (<c>enableCache</c>); null for memory only.</param>
+    /// <param name="index">The sink's place among the rule's actions (its cache's key).</param>
+    /// <exception cref="ArgumentException">A runner or cache property is invalid.</exception>
+    public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics,
+        State.IStateStore? store = null, int index = 0)
     {
         this.metrics = metrics;
         this.context = context;
@@ -58,6 +84,19 @@ internal sealed class SinkRunner : IRuleSink
         batchSize = Positive(context, "batchSize", 0);
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
         concurrency = Positive(context, "concurrency", 1);
+        cacheOptions = SinkCacheOptions.From(context);
+        cacheStore = store;
+        cachePrefix = SinkCache.Prefix(context.RuleId, index);
+        if (cacheOptions is not null && concurrency > 1)
+        {
+            throw new ArgumentException($"sink `{context.SinkType}`: `enableCache` needs `concurrency` 1: the cache resends in order");
+        }
+
+        if (cacheOptions?.Destination is not null && !context.Properties.ContainsKey("topic") && !context.Properties.ContainsKey("table"))
+        {
+            throw new ArgumentException($"sink `{context.SinkType}`: `resendDestination` replaces the sink's `topic` or `table`, and it has neither");
+        }
+
         metrics.Shared = concurrency > 1;
         metrics.Extra = counts =>
         {
@@ -69,6 +108,17 @@ internal sealed class SinkRunner : IRuleSink
             counts[metrics.Prefix + "buffer_length"] = buffer is { } buffered && buffered.Reader.CanCount ? buffered.Reader.Count : 0;
             counts[metrics.Prefix + "rows_out_total"] = Interlocked.Read(ref rowsOut);
             counts[metrics.Prefix + "rows_waiting"] = Math.Max(0, Interlocked.Read(ref waiting));
+            if (cacheOptions is not null)
+            {
+                // The cache, in messages: held now (and of those on disk), ever cached, resent, and discarded at a stop.
+                var held = Volatile.Read(ref cache);
+                counts[metrics.Prefix + "cache_length"] = held?.Count ?? 0;
+                counts[metrics.Prefix + "cache_disk_length"] = held?.DiskCount ?? 0;
+                counts[metrics.Prefix + "cached_total"] = Interlocked.Read(ref cachedTotal);
+                counts[metrics.Prefix + "resent_total"] = Interlocked.Read(ref resentTotal);
+                counts[metrics.Prefix + "cache_discarded_total"] = Interlocked.Read(ref discardedTotal);
+            }
+
             ConnectorMetrics.AddTo(Volatile.Read(ref current), metrics.Prefix, counts);
         };
         if (context.Properties.TryGetValue("runAsync", out var runAsync) && !bool.TryParse(runAsync, out _))
@@ -81,7 +131,7 @@ internal sealed class SinkRunner : IRuleSink
     /// The properties this runner applies, besides the sink's own. <c>runAsync</c> is always in effect: the rule hands
     /// results to the runner's buffer and goes on, whatever its value.
     /// </summary>
-    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval", "concurrency", "runAsync"];
+    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval", "concurrency", "runAsync", .. SinkCacheOptions.Properties];
 
     private static int Positive(SinkContext context, string name, int absent)
     {
@@ -104,6 +154,9 @@ internal sealed class SinkRunner : IRuleSink
             SingleReader = concurrency == 1,
         });
         (batches, retries, rowsOut, waiting) = (0, 0, 0, 0);
+        (cachedTotal, resentTotal, discardedTotal) = (0, 0, 0);
+        (cacheChanged, roomChanged) = (new SemaphoreSlim(0), new SemaphoreSlim(0));
+        Volatile.Write(ref cache, cacheOptions is null ? null : new SinkCache(cacheOptions, cacheStore, cachePrefix));
         stopping = new CancellationTokenSource();
         var first = opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = buffer.Reader;
@@ -234,11 +287,26 @@ internal sealed class SinkRunner : IRuleSink
         var batch = new List<IReadOnlyList<ValueObject>>();
         var inFlight = 0;
         ISink? sink = null;
+        Task? resending = null;
         try
         {
             sink = factory(context);
             Interlocked.CompareExchange(ref current, sink, null); // the first instance's own counters are shown
-            await OpenAsync(sink, first, token).ConfigureAwait(false);
+            // With a cache, a destination that is down at the start is like one that goes down later: the messages are
+            // cached and the resend loop opens the sink when it can.
+            sinkOpen = await OpenAsync(sink, first, token, once: cache is not null).ConfigureAwait(false);
+            if (cache is { } held)
+            {
+                var loaded = await held.LoadAsync(token).ConfigureAwait(false);
+                if (loaded > 0)
+                {
+                    Diagnostics.Log.SinkProblem(context.Logger, context.RuleId, $"sink `{context.SinkType}` resends {loaded} messages cached by an earlier run");
+                }
+
+                resendStop = CancellationTokenSource.CreateLinkedTokenSource(token);
+                resending = EngineTasks.Run(() => ResendAsync(held, sink, reader, resendStop.Token));
+            }
+
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 var rows = Fill(reader, batch);
@@ -256,11 +324,28 @@ internal sealed class SinkRunner : IRuleSink
                 var messages = batch.ToArray();
                 batch.Clear();
                 inFlight = rows;
-                await WriteAsync(sink, messages, token).ConfigureAwait(false);
+                if (cache is { } open)
+                {
+                    await WriteOrCacheAsync(open, sink, messages, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await WriteAsync(sink, messages, token).ConfigureAwait(false);
+                }
+
                 Interlocked.Add(ref waiting, -rows);
                 Interlocked.Add(ref settled, rows);
                 inFlight = 0;
                 SignalDrains();
+            }
+
+            if (cache is { HasDisk: false } memoryOnly && !cacheOptions!.CleanAtStop)
+            {
+                // Nowhere to keep them: resend for as long as the stop allows (the engine's drain timeout).
+                while (memoryOnly.Count > 0)
+                {
+                    await roomChanged.WaitAsync(token).ConfigureAwait(false);
+                }
             }
         }
         catch (SinkException e) when (first.Task.IsFaulted && ReferenceEquals(e, first.Task.Exception?.InnerException))
@@ -279,6 +364,9 @@ internal sealed class SinkRunner : IRuleSink
             {
                 Report($"sink `{context.SinkType}` stopped before delivering {left} rows");
             }
+
+            await StopResendingAsync(resending).ConfigureAwait(false);
+            resending = null;
         }
 #pragma warning disable CA1031 // A sink factory or sink failing must not take the host down; it is reported.
         catch (Exception e)
@@ -290,6 +378,8 @@ internal sealed class SinkRunner : IRuleSink
         finally
         {
             first.TrySetResult(); // a stop before the first attempt ended: nothing to wait for
+            await StopResendingAsync(resending).ConfigureAwait(false);
+            await SettleCacheAsync().ConfigureAwait(false);
             if (sink is not null)
             {
                 Interlocked.CompareExchange(ref current, null, sink);
@@ -304,7 +394,8 @@ internal sealed class SinkRunner : IRuleSink
     /// table) that fails the rule's start. Any other failure, and every failure after the first attempt (the
     /// destination came back wrongly set up), is retried: the rows wait in the buffer, and the rule in backpressure.
     /// </summary>
-    private async Task OpenAsync(ISink sink, TaskCompletionSource first, CancellationToken token)
+    /// <returns>Whether the sink is open: always, unless <paramref name="once"/> and that one attempt failed for now.</returns>
+    private async Task<bool> OpenAsync(ISink sink, TaskCompletionSource first, CancellationToken token, bool once = false)
     {
         var backoff = FirstBackoff;
         while (true)
@@ -313,7 +404,7 @@ internal sealed class SinkRunner : IRuleSink
             {
                 await sink.OpenAsync(token).ConfigureAwait(false);
                 first.TrySetResult();
-                return;
+                return true;
             }
             catch (SinkException e) when (!e.IsTransient && !first.Task.IsCompleted && !token.IsCancellationRequested)
             {
@@ -327,6 +418,12 @@ internal sealed class SinkRunner : IRuleSink
                 first.TrySetResult(); // unreachable is not misconfigured: the rule runs and its rows wait
                 Interlocked.Increment(ref retries);
                 metrics.SetLastException($"sink `{context.SinkType}` could not open: {e.Message}", context.TimeProvider);
+                if (once)
+                {
+                    Report($"sink `{context.SinkType}` could not open, caching until it can: {e.Message}");
+                    return false;
+                }
+
                 Report($"sink `{context.SinkType}` could not open, retrying in {backoff.TotalMilliseconds:0} ms: {e.Message}");
                 await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
                 backoff = Next(backoff);
@@ -344,7 +441,11 @@ internal sealed class SinkRunner : IRuleSink
     /// order with the rest. Splitting rewrites rows, so it is done only for sinks whose writes are all-or-nothing or
     /// idempotent; an at-least-once sink's refused batch goes to the dead-letter topic whole.
     /// </summary>
-    private async Task WriteAsync(ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token)
+    /// <param name="sink">The instance to write with.</param>
+    /// <param name="messages">The messages.</param>
+    /// <param name="token">Stops retrying.</param>
+    /// <param name="retryTransient">False when a cache takes what fails for now: the first transient failure is thrown.</param>
+    private async Task WriteAsync(ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token, bool retryTransient = true)
     {
         // Each unit (a row, or a payload) with the message it came from, and the messages it carries when refused.
         var payloadSink = sink is IPayloadSink;
@@ -406,7 +507,7 @@ internal sealed class SinkRunner : IRuleSink
                     () => sink is IPayloadSink payloadSink
                         ? payloadSink.WriteMessagesAsync(Slice(payloads, start, count), token)
                         : sink.WriteAsync(Slice(rows, start, count), token),
-                    token).ConfigureAwait(false);
+                    token, retryTransient).ConfigureAwait(false);
                 Interlocked.Increment(ref batches);
                 var written = 0;
                 for (var i = start; i < start + count; i++)
@@ -416,7 +517,7 @@ internal sealed class SinkRunner : IRuleSink
 
                 Interlocked.Add(ref rowsOut, written);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+            catch (Exception e) when ((e is not OperationCanceledException || !token.IsCancellationRequested) && (retryTransient || !IsTransient(e)))
             {
                 if (split && count > 1)
                 {
@@ -447,6 +548,267 @@ internal sealed class SinkRunner : IRuleSink
         }
     }
 
+    /// <summary>
+    /// With a cache: writes the messages once when nothing older waits in the cache (or, with
+    /// <c>resendAlterQueue</c>, whatever waits there), else, or when the write fails for now, adds them to the cache.
+    /// A full cache makes this wait for room, which holds the rule back.
+    /// </summary>
+    private async Task WriteOrCacheAsync(SinkCache held, ISink sink, IReadOnlyList<ValueObject>[] messages, CancellationToken token)
+    {
+        var options = cacheOptions!;
+        while (true)
+        {
+            await writeGate.WaitAsync(token).ConfigureAwait(false);
+            try
+            {
+                // resendPriority 1 with the alternate queue: what is cached goes first, new messages wait for it.
+                var waitForCache = options.AlterQueue && options.Priority > 0 && held.Count > 0;
+                if (!waitForCache && sinkOpen && (held.Count == 0 || options.AlterQueue))
+                {
+                    try
+                    {
+                        await WriteAsync(sink, messages, token, retryTransient: false).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (Exception e) when (!token.IsCancellationRequested && IsTransient(e))
+                    {
+                        Interlocked.Increment(ref retries);
+                        metrics.SetLastException($"sink `{context.SinkType}` could not write, caching: {e.Message}", context.TimeProvider);
+                        if (held.Count == 0)
+                        {
+                            Report($"sink `{context.SinkType}` could not write, caching until it can: {e.Message}");
+                        }
+                    }
+                }
+
+                if (!waitForCache && await held.TryAddAsync(messages, token).ConfigureAwait(false))
+                {
+                    Interlocked.Add(ref cachedTotal, messages.Length);
+                    Signal(cacheChanged);
+                    return;
+                }
+            }
+            finally
+            {
+                writeGate.Release();
+            }
+
+            await roomChanged.WaitAsync(token).ConfigureAwait(false);
+        }
+    }
+
+    private static void Signal(SemaphoreSlim signal)
+    {
+        if (signal.CurrentCount == 0)
+        {
+            signal.Release();
+        }
+    }
+
+    /// <summary>
+    /// Resends cached messages, oldest first, one at a time, <c>resendInterval</c> apart, backing off while the
+    /// destination stays down; with <c>resendPriority</c> -1 (and the alternate queue) only while no new message waits.
+    /// </summary>
+    private async Task ResendAsync(SinkCache held, ISink sink, ChannelReader<IReadOnlyList<ValueObject>> reader, CancellationToken token)
+    {
+        var options = cacheOptions!;
+        ISink? destination = null;
+        var backoff = FirstBackoff;
+        try
+        {
+            while (true)
+            {
+                if (held.Count == 0)
+                {
+                    await cacheChanged.WaitAsync(token).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (options.AlterQueue && options.Priority < 0 && reader.CanCount && reader.Count > 0)
+                {
+                    await Task.Delay(FirstBackoff, context.TimeProvider, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var sent = false;
+                await writeGate.WaitAsync(token).ConfigureAwait(false);
+                try
+                {
+                    IReadOnlyList<ValueObject>? message;
+                    try
+                    {
+                        message = await held.PeekAsync(token).ConfigureAwait(false);
+                    }
+                    catch (FormatException e)
+                    {
+                        var lost = await held.DropDiskHeadAsync(token).ConfigureAwait(false);
+                        metrics.AddException();
+                        Report($"sink `{context.SinkType}`: a cached page cannot be read, its {lost} messages are lost: {e.Message}");
+                        continue;
+                    }
+
+                    if (message is not null)
+                    {
+                        try
+                        {
+                            if (!sinkOpen)
+                            {
+                                await sink.OpenAsync(token).ConfigureAwait(false);
+                                sinkOpen = true;
+                            }
+
+                            destination ??= await DestinationAsync(sink, token).ConfigureAwait(false);
+                            await WriteAsync(destination, [Indicated(message)], token, retryTransient: false).ConfigureAwait(false);
+                            sent = true;
+                        }
+                        catch (Exception e) when (!token.IsCancellationRequested && (IsTransient(e) || destination is null) && e is not OperationCanceledException)
+                        {
+                            Interlocked.Increment(ref retries);
+                            metrics.SetLastException($"sink `{context.SinkType}` could not resend: {e.Message}", context.TimeProvider);
+                        }
+
+                        if (sent)
+                        {
+                            await held.RemoveOldestAsync(token).ConfigureAwait(false);
+                            Interlocked.Increment(ref resentTotal);
+                        }
+                    }
+                }
+                finally
+                {
+                    writeGate.Release();
+                }
+
+                if (sent)
+                {
+                    Signal(roomChanged);
+                    backoff = FirstBackoff;
+                    if (options.ResendInterval > TimeSpan.Zero)
+                    {
+                        await Task.Delay(options.ResendInterval, context.TimeProvider, token).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await Task.Delay(backoff, context.TimeProvider, token).ConfigureAwait(false);
+                    backoff = Next(backoff);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (destination is not null && !ReferenceEquals(destination, sink))
+            {
+                await destination.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The instance resent messages go to: the sink itself, or (<c>resendDestination</c>) one opened on the other topic or table.</summary>
+    private async Task<ISink> DestinationAsync(ISink sink, CancellationToken token)
+    {
+        if (cacheOptions!.Destination is not { } target)
+        {
+            return sink;
+        }
+
+        var properties = new Dictionary<string, string>(context.Properties.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in context.Properties)
+        {
+            properties[key] = value;
+        }
+
+        properties[context.Properties.ContainsKey("topic") ? "topic" : "table"] = target;
+        var other = factory(new SinkContext(context.RuleId, context.SinkType, properties, context.Logger, context.TimeProvider) { Reporter = context.Reporter });
+        try
+        {
+            await other.OpenAsync(token).ConfigureAwait(false);
+            return other;
+        }
+        catch
+        {
+            await other.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The message with <c>resendIndicatorField</c> set to true in each row, when configured.</summary>
+    private IReadOnlyList<ValueObject> Indicated(IReadOnlyList<ValueObject> message)
+    {
+        if (cacheOptions!.IndicatorField is not { } field)
+        {
+            return message;
+        }
+
+        var marked = new ValueObject[message.Count];
+        for (var i = 0; i < marked.Length; i++)
+        {
+            var row = new ValueObject(message[i].Count + 1);
+            foreach (var (key, value) in message[i].Fields)
+            {
+                row[key] = value;
+            }
+
+            row[field] = Value.True;
+            marked[i] = row;
+        }
+
+        return marked;
+    }
+
+    private async Task StopResendingAsync(Task? resending)
+    {
+        if (resending is null || resendStop is null)
+        {
+            return;
+        }
+
+        await resendStop.CancelAsync().ConfigureAwait(false);
+        await resending.ConfigureAwait(false);
+        resendStop.Dispose();
+        resendStop = null;
+    }
+
+    /// <summary>
+    /// At the end of a run: <c>cleanCacheAtStop</c> discards the cache (counted and reported); otherwise what is in
+    /// memory moves to disk for the next run, and what cannot (no state store, or a full disk) is reported undelivered.
+    /// </summary>
+    private async Task SettleCacheAsync()
+    {
+        if (Volatile.Read(ref cache) is not { Count: > 0 } held)
+        {
+            return;
+        }
+
+        try
+        {
+            if (cacheOptions!.CleanAtStop)
+            {
+                var discarded = await held.ClearAsync(CancellationToken.None).ConfigureAwait(false);
+                Interlocked.Add(ref discardedTotal, discarded);
+                Report($"sink `{context.SinkType}`: cleanCacheAtStop discarded {discarded} cached messages");
+                return;
+            }
+
+            if (await held.SpillAsync(CancellationToken.None).ConfigureAwait(false) > 0)
+            {
+                // Nowhere to keep them for the next run: they go to the dead-letter topic, never silently away.
+                var why = held.HasDisk ? "the disk cache (maxDiskCache) is full" : "the cache has no state store to keep them (EdgeStreamEngineOptions.StateStore)";
+                var rows = held.TakeMemory().SelectMany(m => m).Select(ClrValues.ToDictionary).ToArray();
+                await DeadLetterAsync(rows, $"not delivered: the sink stopped with its destination down and {why}", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // The store failing at a stop is reported; the stop goes on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Report($"sink `{context.SinkType}` could not keep its cache at the stop: {e.Message}");
+        }
+    }
+
     private static List<T> Slice<T>(List<T> items, int start, int count) =>
         start == 0 && count == items.Count ? items : items.GetRange(start, count);
 
@@ -472,7 +834,7 @@ internal sealed class SinkRunner : IRuleSink
     private static bool IsTransient(Exception e) => e is SinkException { IsTransient: true } or TimeoutException or IOException;
 
     /// <summary>Writes until the write succeeds or fails for good, backing off exponentially between transient failures.</summary>
-    private async Task RetryAsync(Func<ValueTask> action, CancellationToken token)
+    private async Task RetryAsync(Func<ValueTask> action, CancellationToken token, bool retryTransient = true)
     {
         var backoff = FirstBackoff;
         while (true)
@@ -482,7 +844,7 @@ internal sealed class SinkRunner : IRuleSink
                 await action().ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (!token.IsCancellationRequested && IsTransient(e))
+            catch (Exception e) when (!token.IsCancellationRequested && IsTransient(e) && retryTransient)
             {
                 Interlocked.Increment(ref retries);
                 metrics.SetLastException($"sink `{context.SinkType}` could not write: {e.Message}", context.TimeProvider);

@@ -92,4 +92,13 @@ internal static class Wait
 
         Assert.That(condition(), Is.True, what);
     }
+
+    public static async Task Until(Func<Task<bool>> condition, string what = "the condition")
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
 }
