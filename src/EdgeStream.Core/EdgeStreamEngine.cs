@@ -962,7 +962,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics, stateStore, index), shaping, metrics) { Description = description };
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics, stateStore, index, drainTimeout), shaping, metrics) { Description = description };
         }
 
         switch (action.SinkType.ToLowerInvariant())
@@ -1036,6 +1036,18 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
                 await checkpoints!.SetAsync(CheckpointKey, state, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref checkpointsDone);
+                if (current.SnapshotPosition is { } position)
+                {
+                    // Durable now: the source may let go of what the checkpoint covers (acknowledge it).
+                    try
+                    {
+                        await current.CommitSourceAsync(position, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Diagnostics.Log.RuleWarning(logger, Definition.Id, $"the source could not commit the checkpoint (the next one commits again): {e.Message}");
+                    }
+                }
                 Interlocked.Exchange(ref lastCheckpointAt, clock.GetUtcNow().ToUnixTimeMilliseconds());
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -1065,19 +1077,44 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var stop = new CancellationTokenSource();
             checkpointStop = stop;
             var interval = Definition.Options.CheckpointInterval;
-            checkpointTimer = clock.CreateTimer(_ =>
+            checkpointTimer = clock.CreateTimer(_ => TryCheckpoint(current, stop), null, interval, interval);
+        }
+
+        /// <summary>Starts a checkpoint unless one is running, the runner is not the current one, or it failed.</summary>
+        private void TryCheckpoint(RuleRunner current, CancellationTokenSource stop)
+        {
+            // A runner that failed takes no checkpoint: its last one stands for the restart.
+            if (!ReferenceEquals(Volatile.Read(ref runner), current) || current.Failed)
             {
-                // A runner that failed takes no checkpoint: its last one stands for the restart.
-                if (!ReferenceEquals(Volatile.Read(ref runner), current) || current.Failed)
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref checkpointBusy, 1, 0) == 0)
+            {
+                try
                 {
-                    return;
+                    if (!stop.IsCancellationRequested)
+                    {
+                        checkpointing = CheckpointAsync(current, stop.Token);
+                        return;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The checkpoints stopped meanwhile.
                 }
 
-                if (Interlocked.CompareExchange(ref checkpointBusy, 1, 0) == 0 && !stop.IsCancellationRequested)
-                {
-                    checkpointing = CheckpointAsync(current, stop.Token);
-                }
-            }, null, interval, interval);
+                Volatile.Write(ref checkpointBusy, 0);
+            }
+        }
+
+        /// <summary>A source holding acknowledgements asks for a checkpoint before the interval is up.</summary>
+        private void CheckpointRequested(RuleRunner current)
+        {
+            if (Volatile.Read(ref checkpointStop) is { } stop)
+            {
+                TryCheckpoint(current, stop);
+            }
         }
 
         private async Task StopCheckpointsAsync()
@@ -1214,7 +1251,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
 
         private RuleRunner NewRunner(MemoryBus bus, TimeProvider time, byte[]? restore) =>
-            new(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r), restore);
+            new(Definition.Id, Plan, compiled.Sinks, Definition.Options, bus, time, warnings, logger, compiled.Input, r => onFailed(this, r), restore)
+            {
+                Checkpointed = checkpoints is not null,
+                CheckpointRequested = CheckpointRequested,
+            };
 
         public void ScheduleRestart(ITimer timer)
         {

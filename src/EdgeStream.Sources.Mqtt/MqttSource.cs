@@ -13,9 +13,22 @@ namespace EdgeStream.Sources.Mqtt;
 /// <c>mqtt(topic)</c>) and, at QoS 1 and 2, is acknowledged only once every reading rule holds it: a message taken
 /// but not acknowledged when the connection drops is delivered again by the broker, so none is lost (it may come
 /// twice). The connection is supervised: lost, it is re-established with backoff and the subscription renewed.
+/// For a rule that takes checkpoints (<c>qos</c> 1 or 2 with a state store) a QoS 1 or 2 message is acknowledged only
+/// once a checkpoint covering it is saved (<see cref="ICheckpointedSource"/>): with a persistent session
+/// (<c>cleanSession: false</c>) the broker delivers again, after a crash, every message whose effect the rule's
+/// restored state lacks. The source asks for a checkpoint whenever it holds <see cref="HeldForCheckpoint"/> of them,
+/// well inside a broker's in-flight window.
 /// </summary>
-internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) : ISource, IConnectorMetrics
+internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) : ICheckpointedSource, IConnectorMetrics
 {
+    /// <summary>How many unacknowledged messages make the source ask for a checkpoint (Mosquitto lets 20 be in flight).</summary>
+    internal const int HeldForCheckpoint = 10;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(long Sequence, MqttApplicationMessageReceivedEventArgs Message)> held = new();
+    private readonly string instance = Guid.NewGuid().ToString("N")[..12] + ":"; // positions name their instance
+    private long sequence;
+    private long acknowledgedAtCheckpoint;
+
     /// <summary>Messages received and not yet handed to the rules (unacknowledged at QoS ≥ 1, so the broker's in-flight window bounds them).</summary>
     private const int InboxCapacity = 256;
 
@@ -32,6 +45,8 @@ internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) :
 
         metrics["messages_in_total"] = Interlocked.Read(ref received);
         metrics["dropped_total"] = Interlocked.Read(ref dropped);
+        metrics["held_for_checkpoint"] = held.Count;
+        metrics["acknowledged_at_checkpoint_total"] = Interlocked.Read(ref acknowledgedAtCheckpoint);
     }
 
     /// <summary>
@@ -136,6 +151,21 @@ internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) :
             ["qos"] = (long)message.QualityOfServiceLevel,
             ["retained"] = message.Retain,
         };
+        if (!received.AutoAcknowledge && context.Checkpointed)
+        {
+            // Held until a checkpoint covers it; its position is its place in this instance's sequence.
+            var at = ++sequence;
+            await writer.WritePayloadAsync(message.Payload.ToArray(), metadata, instance + at.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref this.received);
+            held.Enqueue((at, received));
+            if (held.Count >= HeldForCheckpoint)
+            {
+                writer.RequestCheckpoint();
+            }
+
+            return;
+        }
+
         await writer.WritePayloadAsync(message.Payload.ToArray(), metadata, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref this.received);
         if (!received.AutoAcknowledge)
@@ -164,5 +194,36 @@ internal sealed class MqttSource(SourceContext context, MqttProfiles profiles) :
         }
     }
 
+    /// <summary>Acknowledges every held message up to the checkpoint's position (this instance's sequence number).</summary>
+    public async Task CommitAsync(string position, CancellationToken cancellationToken)
+    {
+        if (!position.StartsWith(instance, StringComparison.Ordinal)
+            || !long.TryParse(position.AsSpan(instance.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var upTo))
+        {
+            return; // an earlier instance's position: its messages went with its connection, the broker sends them again
+        }
+
+        while (held.TryPeek(out var next) && next.Sequence <= upTo)
+        {
+            held.TryDequeue(out _);
+            try
+            {
+                await next.Message.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref acknowledgedAtCheckpoint);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The connection it came on is gone: the broker delivers it again (at least once: the state may have it).
+                context.Logger.LogAcknowledgeFailed(next.Message.PacketIdentifier, MqttConnection.Describe(e));
+            }
+        }
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+internal static partial class MqttSourceLog
+{
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 7101, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "mqtt source: could not acknowledge message {PacketId} at a checkpoint, it will come again: {Reason}")]
+    public static partial void LogAcknowledgeFailed(this Microsoft.Extensions.Logging.ILogger logger, ushort packetId, string reason);
 }

@@ -41,6 +41,20 @@ public interface ISourceWriter
     /// <returns>Completes when every reading rule has taken the event.</returns>
     ValueTask WritePayloadAsync(ReadOnlyMemory<byte> payload, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Hands over one payload together with where the source stands once it is taken (a line number, an offset, a
+    /// message sequence). A rule that takes checkpoints keeps the position of the last event each checkpoint covers
+    /// and, started again from that checkpoint, gives it back in <see cref="SourceContext.ResumePosition"/>: a source
+    /// that can replay (a file, a log) resumes right after it, so no event is lost or counted twice.
+    /// </summary>
+    /// <param name="payload">The payload; the engine may keep it after the call returns, so do not reuse its buffer.</param>
+    /// <param name="metadata">Message metadata readable with <c>meta(key)</c>, or null.</param>
+    /// <param name="position">The source's position after this event, in the source's own terms.</param>
+    /// <param name="cancellationToken">Stops waiting for a full rule buffer.</param>
+    /// <returns>Completes when every reading rule has taken the event.</returns>
+    ValueTask WritePayloadAsync(ReadOnlyMemory<byte> payload, IReadOnlyDictionary<string, object?>? metadata, string position, CancellationToken cancellationToken) =>
+        WritePayloadAsync(payload, metadata, cancellationToken);
+
     /// <summary>Hands over one event already split into fields (no format involved).</summary>
     /// <param name="row">The event's fields as plain values.</param>
     /// <param name="metadata">Message metadata readable with <c>meta(key)</c>, or null.</param>
@@ -64,6 +78,35 @@ public interface ISourceWriter
     /// </summary>
     /// <param name="message">What happened.</param>
     void ReportError(string message);
+
+    /// <summary>
+    /// Asks the reading rule for a checkpoint before its interval is up: a source that holds acknowledgements until a
+    /// checkpoint (<see cref="ICheckpointedSource"/>) and sees them pile up. Nothing happens when the rule takes no
+    /// checkpoints or one is already running.
+    /// </summary>
+    void RequestCheckpoint()
+    {
+    }
+}
+
+/// <summary>
+/// A source that takes part in its rule's checkpoints: it writes events with positions
+/// (<see cref="ISourceWriter.WritePayloadAsync(ReadOnlyMemory{byte}, IReadOnlyDictionary{string, object?}?, string, CancellationToken)"/>)
+/// and hears when a checkpoint covering them is saved, so that it can let go of what it holds for a replay (an MQTT
+/// QoS 1 message is acknowledged only then: after a crash the broker delivers again what no checkpoint covers).
+/// </summary>
+/// <remarks>
+/// Called only for a stream that is not <c>SHARED</c> (one instance per rule) whose rule takes checkpoints
+/// (<see cref="SourceContext.Checkpointed"/>), never concurrently with itself; an exception is logged and the next
+/// checkpoint commits again.
+/// </remarks>
+public interface ICheckpointedSource : ISource
+{
+    /// <summary>A checkpoint covering every event up to <paramref name="position"/> is durably saved.</summary>
+    /// <param name="position">The position of the last event the checkpoint covers, as the source wrote it.</param>
+    /// <param name="cancellationToken">Fires when the rule stops.</param>
+    /// <returns>Completes when the source has let go of what the checkpoint covers.</returns>
+    Task CommitAsync(string position, CancellationToken cancellationToken);
 }
 
 /// <summary>What a source factory gets: the stream it feeds, its options, a logger and the engine's clock.</summary>
@@ -102,4 +145,18 @@ public sealed class SourceContext
 
     /// <summary>The engine's clock.</summary>
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Where to resume: the position of the last event the rule's checkpoint covers (or, for a new instance after a
+    /// failure, of the last event handed over); null to start from the beginning. Set only for a stream that is not
+    /// <c>SHARED</c>, for positions written with <see cref="ISourceWriter.WritePayloadAsync(ReadOnlyMemory{byte}, IReadOnlyDictionary{string, object?}?, string, CancellationToken)"/>.
+    /// </summary>
+    public string? ResumePosition { get; internal set; }
+
+    /// <summary>
+    /// Whether the reading rule takes checkpoints (<c>qos</c> 1 or 2 with a state store) and this instance is its own:
+    /// a source that can have events delivered again should then hold its acknowledgements until
+    /// <see cref="ICheckpointedSource.CommitAsync"/>.
+    /// </summary>
+    public bool Checkpointed { get; internal set; }
 }

@@ -853,6 +853,11 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
 
                 await ProcessAsync(message, context, decoded, pending).ConfigureAwait(false);
                 current = null;
+                if (message.Position is { } position)
+                {
+                    lastPosition = position;
+                }
+
                 if (!message.Ungated)
                 {
                     rowGate?.Release(message.RowCount);
@@ -1329,6 +1334,8 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
             writer.Write(context.LastHitCount);
             writer.Write(context.LastAggHitTime);
             writer.Write(context.LastAggHitCount);
+            writer.Write(lastPosition);
+            Volatile.Write(ref snapshotPosition, lastPosition);
             done.TrySetResult(writer.ToArray());
         }
 #pragma warning disable CA1031 // A snapshot that fails is the caller's error, never the rule's.
@@ -1415,7 +1422,30 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         }
 
         restoredHits = (reader.ReadLong(), reader.ReadLong(), reader.ReadLong(), reader.ReadLong());
+        RestoredPosition = lastPosition = reader.ReadString();
     }
+
+    private string? lastPosition; // of the last event processed that came with one
+    private string? snapshotPosition;
+
+    /// <summary>The source position the rule resumed from (its checkpoint's); null when it started afresh or its source gives none.</summary>
+    public string? RestoredPosition { get; private set; }
+
+    /// <summary>The source position the last snapshot covers (every event up to it is in the snapshot's state); null for none.</summary>
+    public string? SnapshotPosition => Volatile.Read(ref snapshotPosition);
+
+    /// <summary>Whether the rule takes checkpoints: its source may then hold acknowledgements until <see cref="CommitSourceAsync"/>.</summary>
+    public bool Checkpointed { get; init; }
+
+    /// <summary>Asks for a checkpoint now (a source holds many acknowledgements); null when the rule takes none.</summary>
+    public Action<RuleRunner>? CheckpointRequested { get; init; }
+
+    /// <summary>Asks for a checkpoint before the interval is up (nothing when the rule takes none, or one is running).</summary>
+    public void RequestCheckpoint() => CheckpointRequested?.Invoke(this);
+
+    /// <summary>Tells the rule's own source that a checkpoint covering everything up to <paramref name="position"/> is saved.</summary>
+    public Task CommitSourceAsync(string position, CancellationToken cancellationToken) =>
+        source?.CommitAsync(position, cancellationToken) ?? Task.CompletedTask;
 
     private (long Time, long Count, long AggTime, long AggCount)? restoredHits;
 

@@ -90,7 +90,8 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
     /// <summary>Whether a disk (the state store) is behind the memory.</summary>
     public bool HasDisk => store is not null && options.MaxDisk > 0;
 
-    private int Capacity => options.MemoryThreshold + (HasDisk ? options.MaxDisk : 0);
+    /// <summary>Memory holds its threshold, or, with no disk, at least one batch.</summary>
+    private long Capacity => (long)options.MemoryThreshold + (HasDisk ? options.MaxDisk : 0);
 
     /// <summary>Takes up the pages a previous run left on disk. Returns how many messages they hold.</summary>
     public async Task<int> LoadAsync(CancellationToken cancellationToken)
@@ -115,14 +116,48 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
         return diskCount;
     }
 
-    /// <summary>Adds messages after the newest; false (nothing added) when there is no room for all of them.</summary>
+    /// <summary>
+    /// Adds messages after the newest; false (nothing added) when there is no room for all of them. An empty cache
+    /// always takes a batch, however big, so that no batch can wait for room forever.
+    /// </summary>
+    /// <exception cref="Exception">The state store failed: nothing was added, nothing held was lost.</exception>
     public async Task<bool> TryAddAsync(IReadOnlyList<IReadOnlyList<ValueObject>> messages, CancellationToken cancellationToken)
     {
-        if (Count + messages.Count > Capacity)
+        if (Count > 0 && Count + (long)messages.Count > Capacity)
         {
             return false;
         }
 
+        if (HasDisk)
+        {
+            // Pages go to disk before anything leaves memory: a store that fails loses nothing.
+            var pending = memory.SelectMany(page => page).Concat(messages).ToList();
+            // Whole pages of the oldest, enough to bring memory within its threshold.
+            var over = Math.Max(0, pending.Count - options.MemoryThreshold);
+            var spill = Math.Min(pending.Count, (over + options.PageSize - 1) / options.PageSize * options.PageSize);
+            var toDisk = new List<List<IReadOnlyList<ValueObject>>>();
+            for (var at = 0; at < spill; at += options.PageSize)
+            {
+                toDisk.Add(pending.GetRange(at, Math.Min(options.PageSize, spill - at)));
+            }
+
+            foreach (var page in toDisk)
+            {
+                await WritePageAsync(page, cancellationToken).ConfigureAwait(false);
+            }
+
+            memory.Clear();
+            memoryCount = 0;
+            Append(pending.Skip(spill));
+            return true;
+        }
+
+        Append(messages);
+        return true;
+    }
+
+    private void Append(IEnumerable<IReadOnlyList<ValueObject>> messages)
+    {
         foreach (var message in messages)
         {
             if (memory.Last is not { } last || last.Value.Count >= options.PageSize)
@@ -133,20 +168,11 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
             last.Value.Add(message);
             memoryCount++;
         }
-
-        while (memoryCount > options.MemoryThreshold && memory.First is { } oldest)
-        {
-            memory.RemoveFirst();
-            memoryCount -= oldest.Value.Count;
-            await WritePageAsync(oldest.Value, cancellationToken).ConfigureAwait(false);
-        }
-
-        return true;
     }
 
     private async Task WritePageAsync(List<IReadOnlyList<ValueObject>> page, CancellationToken cancellationToken)
     {
-        var key = string.Create(CultureInfo.InvariantCulture, $"{prefix}{nextPage++:D16}-{page.Count}");
+        var key = string.Create(CultureInfo.InvariantCulture, $"{prefix}{nextPage:D16}-{page.Count}");
         using (var writer = new RuleStateWriter())
         {
             writer.Write(page.Count);
@@ -162,6 +188,7 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
             await store!.SetAsync(key, writer.ToArray(), cancellationToken).ConfigureAwait(false);
         }
 
+        nextPage++;
         disk.Enqueue((key, page.Count));
         diskCount += page.Count;
     }
@@ -174,8 +201,9 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
         {
             if (diskHead is null)
             {
-                var bytes = await store!.GetAsync(head.Key, cancellationToken).ConfigureAwait(false);
-                diskHead = bytes is null ? [] : ReadPage(bytes);
+                var bytes = await store!.GetAsync(head.Key, cancellationToken).ConfigureAwait(false)
+                    ?? throw new FormatException($"the cached page `{head.Key}` is gone from the state store");
+                diskHead = ReadPage(bytes);
                 diskHeadAt = 0;
             }
 
@@ -184,7 +212,7 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
                 return diskHead[diskHeadAt];
             }
 
-            await DropDiskHeadAsync(head, cancellationToken).ConfigureAwait(false); // gone from the store: nothing to resend
+            await DropDiskHeadAsync(head, cancellationToken).ConfigureAwait(false); // a page of no message
         }
 
         return memory.First?.Value[0];
@@ -209,8 +237,9 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
 
             return page;
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever corrupt bytes make the reader throw (a negative count, a count too big to hold).
             throw new FormatException($"a cached page cannot be read: {e.Message}", e);
         }
     }
@@ -254,18 +283,21 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
         return left;
     }
 
-    /// <summary>Moves every message held in memory to disk (the runner stops; they wait there for the next run). Returns how many stay in memory (no room or no disk).</summary>
+    /// <summary>Moves every message held in memory to disk (the runner stops, or a checkpoint needs them durable). Returns how many stay in memory (no room or no disk).</summary>
     public async Task<int> SpillAsync(CancellationToken cancellationToken)
     {
         while (HasDisk && memory.First is { } oldest && DiskCount + oldest.Value.Count <= options.MaxDisk)
         {
+            await WritePageAsync(oldest.Value, cancellationToken).ConfigureAwait(false);
             memory.RemoveFirst();
             memoryCount -= oldest.Value.Count;
-            await WritePageAsync(oldest.Value, cancellationToken).ConfigureAwait(false);
         }
 
         return memoryCount;
     }
+
+    /// <summary>Whether every message held is on disk (or none is held).</summary>
+    public bool AllOnDisk => memoryCount == 0;
 
     /// <summary>Takes every message held in memory out of the cache, oldest first.</summary>
     public List<IReadOnlyList<ValueObject>> TakeMemory()
@@ -299,9 +331,10 @@ internal sealed class SinkCache(SinkCacheOptions options, IStateStore? store, st
         }
     }
 
-    /// <summary>Where a rule's sinks keep their pages.</summary>
-    public static string RulePrefix(string ruleId) => $"sinkcache/{ruleId}/";
+    /// <summary>Where a rule's sinks keep their pages (the id escaped: rule <c>a</c> is not a prefix of rule <c>a/x</c>).</summary>
+    public static string RulePrefix(string ruleId) => $"sinkcache/{Uri.EscapeDataString(ruleId)}/";
 
-    /// <summary>Where sink <paramref name="index"/> of a rule keeps its pages.</summary>
-    public static string Prefix(string ruleId, int index) => string.Create(CultureInfo.InvariantCulture, $"{RulePrefix(ruleId)}{index}/");
+    /// <summary>Where sink <paramref name="index"/> (of type <paramref name="type"/>) of a rule keeps its pages.</summary>
+    public static string Prefix(string ruleId, int index, string type) =>
+        string.Create(CultureInfo.InvariantCulture, $"{RulePrefix(ruleId)}{index}-{Uri.EscapeDataString(type)}/");
 }

@@ -43,6 +43,8 @@ internal sealed class SinkRunner : IRuleSink
     private long discardedTotal;
     private SemaphoreSlim roomChanged = new(0);
     private volatile bool sinkOpen;
+    private volatile bool writerWaiting; // the main loop waits for room in the cache
+    private readonly TimeSpan drainTimeout;
     private CancellationTokenSource? resendStop;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private long batches;
@@ -65,10 +67,12 @@ internal sealed class SinkRunner : IRuleSink
     /// <param name="metrics">The sink's counters.</param>
     /// <param name="store">Where the cache keeps what does not fit in memory (<c>enableCache</c>); null for memory only.</param>
     /// <param name="index">The sink's place among the rule's actions (its cache's key).</param>
+    /// <param name="drainTimeout">How long a stop resends a cache that has no disk, at most (the engine's <c>DrainTimeout</c>).</param>
     /// <exception cref="ArgumentException">A runner or cache property is invalid.</exception>
     public SinkRunner(SinkContext context, Func<SinkContext, ISink> factory, MemoryBus bus, Func<Action<string>> onError, SinkEncoding encoding, OperatorMetrics metrics,
-        State.IStateStore? store = null, int index = 0)
+        State.IStateStore? store = null, int index = 0, TimeSpan? drainTimeout = null)
     {
+        this.drainTimeout = drainTimeout ?? TimeSpan.FromSeconds(30);
         this.metrics = metrics;
         this.context = context;
         this.encoding = encoding;
@@ -86,7 +90,7 @@ internal sealed class SinkRunner : IRuleSink
         concurrency = Positive(context, "concurrency", 1);
         cacheOptions = SinkCacheOptions.From(context);
         cacheStore = store;
-        cachePrefix = SinkCache.Prefix(context.RuleId, index);
+        cachePrefix = SinkCache.Prefix(context.RuleId, index, context.SinkType);
         if (cacheOptions is not null && concurrency > 1)
         {
             throw new ArgumentException($"sink `{context.SinkType}`: `enableCache` needs `concurrency` 1: the cache resends in order");
@@ -232,11 +236,51 @@ internal sealed class SinkRunner : IRuleSink
     public Task DrainedAsync(CancellationToken cancellationToken)
     {
         var target = Interlocked.Read(ref accepted);
-        if (Drained(target))
+        if (cacheOptions is not null)
         {
-            return Task.CompletedTask;
+            return DrainedWithCacheAsync(target, cancellationToken);
         }
 
+        return Drained(target) ? Task.CompletedTask : WaitDrainedAsync(target, cancellationToken);
+    }
+
+    /// <summary>
+    /// With a cache, rows settle when they are written or cached; a checkpoint also needs the cached ones durable:
+    /// moved to disk, or, with no disk, resent.
+    /// </summary>
+    private async Task DrainedWithCacheAsync(long target, CancellationToken cancellationToken)
+    {
+        if (!Drained(target))
+        {
+            await WaitDrainedAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+
+        while (Volatile.Read(ref cache) is { AllOnDisk: false } held)
+        {
+            if (held.HasDisk)
+            {
+                await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await held.SpillAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    writeGate.Release();
+                }
+
+                if (held.AllOnDisk)
+                {
+                    return;
+                }
+            }
+
+            await roomChanged.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task WaitDrainedAsync(long target, CancellationToken cancellationToken)
+    {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (drains)
         {
@@ -341,10 +385,19 @@ internal sealed class SinkRunner : IRuleSink
 
             if (cache is { HasDisk: false } memoryOnly && !cacheOptions!.CleanAtStop)
             {
-                // Nowhere to keep them: resend for as long as the stop allows (the engine's drain timeout).
-                while (memoryOnly.Count > 0)
+                // Nowhere to keep them: resend for as long as the stop allows, at most the engine's drain timeout.
+                using var bound = CancellationTokenSource.CreateLinkedTokenSource(token);
+                bound.CancelAfter(drainTimeout);
+                try
                 {
-                    await roomChanged.WaitAsync(token).ConfigureAwait(false);
+                    while (memoryOnly.Count > 0)
+                    {
+                        await roomChanged.WaitAsync(bound.Token).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (bound.IsCancellationRequested && !token.IsCancellationRequested)
+                {
+                    // What is left is dead-lettered when the cache is settled.
                 }
             }
         }
@@ -581,11 +634,20 @@ internal sealed class SinkRunner : IRuleSink
                     }
                 }
 
-                if (!waitForCache && await held.TryAddAsync(messages, token).ConfigureAwait(false))
+                try
                 {
-                    Interlocked.Add(ref cachedTotal, messages.Length);
-                    Signal(cacheChanged);
-                    return;
+                    if (!waitForCache && await held.TryAddAsync(messages, token).ConfigureAwait(false))
+                    {
+                        Interlocked.Add(ref cachedTotal, messages.Length);
+                        Signal(cacheChanged);
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // The state store failed: nothing was added or lost; the messages wait here and the rule with them.
+                    metrics.SetLastException($"sink `{context.SinkType}` could not cache: {e.Message}", context.TimeProvider);
+                    Report($"sink `{context.SinkType}` could not cache, retrying: {e.Message}");
                 }
             }
             finally
@@ -593,7 +655,16 @@ internal sealed class SinkRunner : IRuleSink
                 writeGate.Release();
             }
 
-            await roomChanged.WaitAsync(token).ConfigureAwait(false);
+            // Room comes with a resend; the timeout retries a failed store, or a write once the cache is empty.
+            writerWaiting = true;
+            try
+            {
+                await roomChanged.WaitAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+            }
+            finally
+            {
+                writerWaiting = false;
+            }
         }
     }
 
@@ -624,7 +695,7 @@ internal sealed class SinkRunner : IRuleSink
                     continue;
                 }
 
-                if (options.AlterQueue && options.Priority < 0 && reader.CanCount && reader.Count > 0)
+                if (options.AlterQueue && options.Priority < 0 && !writerWaiting && reader.CanCount && reader.Count > 0)
                 {
                     await Task.Delay(FirstBackoff, context.TimeProvider, token).ConfigureAwait(false);
                     continue;
@@ -644,6 +715,7 @@ internal sealed class SinkRunner : IRuleSink
                         var lost = await held.DropDiskHeadAsync(token).ConfigureAwait(false);
                         metrics.AddException();
                         Report($"sink `{context.SinkType}`: a cached page cannot be read, its {lost} messages are lost: {e.Message}");
+                        Signal(roomChanged);
                         continue;
                     }
 
@@ -661,7 +733,7 @@ internal sealed class SinkRunner : IRuleSink
                             await WriteAsync(destination, [Indicated(message)], token, retryTransient: false).ConfigureAwait(false);
                             sent = true;
                         }
-                        catch (Exception e) when (!token.IsCancellationRequested && (IsTransient(e) || destination is null) && e is not OperationCanceledException)
+                        catch (Exception e) when (!token.IsCancellationRequested && (IsTransient(e) || destination is null || e is OperationCanceledException))
                         {
                             Interlocked.Increment(ref retries);
                             metrics.SetLastException($"sink `{context.SinkType}` could not resend: {e.Message}", context.TimeProvider);
@@ -673,6 +745,13 @@ internal sealed class SinkRunner : IRuleSink
                             Interlocked.Increment(ref resentTotal);
                         }
                     }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // The state store failed (a page would not read or delete): what it holds stays; try again later.
+                    sent = false;
+                    metrics.SetLastException($"sink `{context.SinkType}` could not resend: {e.Message}", context.TimeProvider);
+                    Report($"sink `{context.SinkType}` could not resend from its cache, retrying: {e.Message}");
                 }
                 finally
                 {
@@ -767,7 +846,17 @@ internal sealed class SinkRunner : IRuleSink
         }
 
         await resendStop.CancelAsync().ConfigureAwait(false);
-        await resending.ConfigureAwait(false);
+        try
+        {
+            await resending.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Reported; the cache is settled all the same.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Report($"sink `{context.SinkType}`: the resend loop failed: {e.Message}");
+        }
+
         resendStop.Dispose();
         resendStop = null;
     }
@@ -793,12 +882,26 @@ internal sealed class SinkRunner : IRuleSink
                 return;
             }
 
-            if (await held.SpillAsync(CancellationToken.None).ConfigureAwait(false) > 0)
+            string why;
+            try
+            {
+                why = await held.SpillAsync(CancellationToken.None).ConfigureAwait(false) == 0
+                    ? string.Empty
+                    : held.HasDisk ? "the disk cache (maxDiskCache) is full" : "the cache has no state store to keep them (EdgeStreamEngineOptions.StateStore)";
+            }
+#pragma warning disable CA1031 // The store failing at a stop: what memory holds is dead-lettered instead.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                why = $"the state store failed: {e.Message}";
+            }
+
+            if (why.Length > 0)
             {
                 // Nowhere to keep them for the next run: they go to the dead-letter topic, never silently away.
-                var why = held.HasDisk ? "the disk cache (maxDiskCache) is full" : "the cache has no state store to keep them (EdgeStreamEngineOptions.StateStore)";
                 var rows = held.TakeMemory().SelectMany(m => m).Select(ClrValues.ToDictionary).ToArray();
-                await DeadLetterAsync(rows, $"not delivered: the sink stopped with its destination down and {why}", CancellationToken.None).ConfigureAwait(false);
+                using var bound = new CancellationTokenSource(drainTimeout);
+                await DeadLetterAsync(rows, $"not delivered: the sink stopped with its destination down and {why}", bound.Token).ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // The store failing at a stop is reported; the stop goes on.

@@ -16,6 +16,9 @@ internal interface IRuleInput
     void AddMetrics(string prefix, IDictionary<string, long> metrics)
     {
     }
+
+    /// <summary>A checkpoint covering everything up to <paramref name="position"/> is saved (see <see cref="ICheckpointedSource"/>).</summary>
+    Task CommitAsync(string position, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Reads a connector's own counters into a rule's status, under its operator's prefix.</summary>
@@ -62,6 +65,16 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
     public ValueTask WritePayloadAsync(ReadOnlyMemory<byte> payload, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken) =>
         deliver(new MemoryMessage(null, payload, null) { Meta = Meta(metadata), ArrivedAt = Now }, cancellationToken);
 
+    public async ValueTask WritePayloadAsync(ReadOnlyMemory<byte> payload, IReadOnlyDictionary<string, object?>? metadata, string position, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(position);
+        await deliver(new MemoryMessage(null, payload, null) { Meta = Meta(metadata), ArrivedAt = Now, Position = position }, cancellationToken).ConfigureAwait(false);
+        LastPosition = position;
+    }
+
+    /// <summary>The position of the last event handed over with one (a new instance after a failure resumes there).</summary>
+    public string? LastPosition { get; private set; }
+
     public ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, IReadOnlyDictionary<string, object?>? metadata, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(row);
@@ -100,6 +113,11 @@ internal sealed class SourceWriter(Func<MemoryMessage, CancellationToken, ValueT
     }
 
     public void ReportError(string message) => report(message);
+
+    public void RequestCheckpoint() => CheckpointRequested?.Invoke();
+
+    /// <summary>What <see cref="RequestCheckpoint"/> calls: the reading rule's request; null where there is none (a shared stream).</summary>
+    public Action? CheckpointRequested { get; init; }
 
     /// <summary>Passes an engine message through as it is (the memory source).</summary>
     internal ValueTask DeliverAsync(MemoryMessage message, CancellationToken cancellationToken) => deliver(message, cancellationToken);
@@ -203,6 +221,12 @@ internal sealed class SourceRunner(Func<SourceContext, ISource> factory, SourceC
     {
         try
         {
+            // A new instance after a failure goes on after the last event handed over, not from the checkpoint again.
+            if (writer.LastPosition is { } position)
+            {
+                context.ResumePosition = position;
+            }
+
             return factory(context);
         }
 #pragma warning disable CA1031 // Reported; the loop tries again after the backoff.
@@ -241,12 +265,22 @@ internal sealed class PrivateInput(Func<SourceContext, ISource> factory, SourceC
 
     public void Attach(RuleRunner rule)
     {
+        context.ResumePosition = rule.RestoredPosition;
+        context.Checkpointed = rule.Checkpointed;
         var report = SourceWriter.Reporter(context, rule.RecordError);
-        runner = new SourceRunner(factory, context, new SourceWriter(rule.DeliverAsync, report, context.TimeProvider), report);
+        runner = new SourceRunner(factory, context, new SourceWriter(rule.DeliverAsync, report, context.TimeProvider) { CheckpointRequested = rule.RequestCheckpoint }, report);
         runner.Start();
     }
 
     public void AddMetrics(string prefix, IDictionary<string, long> metrics) => ConnectorMetrics.AddTo(runner?.Current, prefix, metrics);
+
+    public async Task CommitAsync(string position, CancellationToken cancellationToken)
+    {
+        if (runner?.Current is ICheckpointedSource checkpointed)
+        {
+            await checkpointed.CommitAsync(position, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public async Task DetachAsync(RuleRunner rule)
     {
@@ -344,6 +378,8 @@ internal sealed class SharedInput(
 /// <summary>
 /// The built-in <c>file</c> source: one JSON object per line of the file named by <c>DATASOURCE</c>
 /// (<c>stdin</c> reads the process's standard input). Blank lines are skipped; a malformed line is a bad event.
+/// Each event's position is its line number: a rule that resumes from a checkpoint (or a new instance after a
+/// failure) goes on at the line after the last one it took, so a file is read once across restarts.
 /// </summary>
 internal sealed class FileLineSource(SourceContext context) : ISource
 {
@@ -355,11 +391,23 @@ internal sealed class FileLineSource(SourceContext context) : ISource
             var stdin = path.Equals("stdin", StringComparison.OrdinalIgnoreCase);
             using var reader = stdin ? null : new StreamReader(path, System.Text.Encoding.UTF8);
             var lines = reader ?? Console.In;
+            var skip = !stdin && long.TryParse(context.ResumePosition, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var taken) ? taken : 0;
+            var number = 0L;
             while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             {
-                if (!string.IsNullOrWhiteSpace(line))
+                if (++number <= skip || string.IsNullOrWhiteSpace(line))
                 {
-                    await writer.WritePayloadAsync(System.Text.Encoding.UTF8.GetBytes(line), null, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var payload = System.Text.Encoding.UTF8.GetBytes(line);
+                if (stdin)
+                {
+                    await writer.WritePayloadAsync(payload, null, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await writer.WritePayloadAsync(payload, null, number.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
                 }
             }
         }

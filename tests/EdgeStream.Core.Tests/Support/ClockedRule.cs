@@ -100,5 +100,7 @@ internal static class Wait
         {
             await Task.Delay(5, timeout.Token);
         }
+
+        Assert.That(await condition(), Is.True, what);
     }
 }

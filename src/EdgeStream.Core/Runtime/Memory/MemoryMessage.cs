@@ -39,6 +39,12 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>A batch of JSON payloads, one event each (or an array of events each), decoded one after another; null otherwise.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>>? Payloads { get; init; }
 
+    /// <summary>
+    /// Where the source stands once this event is taken (<see cref="ISourceWriter.WritePayloadAsync(ReadOnlyMemory{byte}, IReadOnlyDictionary{string, object?}?, string, CancellationToken)"/>):
+    /// kept in the rule's checkpoints; null when the source gives none.
+    /// </summary>
+    public string? Position { get; init; }
+
     /// <summary>How many rows it weighs in a row-bounded buffer: a batch its size, anything else one.</summary>
     public int RowCount => Rows?.Count ?? Payloads?.Count ?? 1;
 }
