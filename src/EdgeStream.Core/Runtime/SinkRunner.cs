@@ -45,6 +45,7 @@ internal sealed class SinkRunner : IRuleSink
     private volatile bool sinkOpen;
     private volatile bool writerWaiting; // the main loop waits for room in the cache
     private readonly TimeSpan drainTimeout;
+    private readonly TimeSpan writeTimeout;
     private CancellationTokenSource? resendStop;
     private Channel<IReadOnlyList<ValueObject>>? buffer;
     private long batches;
@@ -88,6 +89,7 @@ internal sealed class SinkRunner : IRuleSink
         batchSize = Positive(context, "batchSize", 0);
         linger = TimeSpan.FromMilliseconds(Positive(context, "lingerInterval", 0));
         concurrency = Positive(context, "concurrency", 1);
+        writeTimeout = TimeSpan.FromMilliseconds(context.Properties.ContainsKey("writeTimeout") ? NonNegative(context, "writeTimeout") : 30_000);
         cacheOptions = SinkCacheOptions.From(context);
         cacheStore = store;
         cachePrefix = SinkCache.Prefix(context.RuleId, index, context.SinkType);
@@ -135,7 +137,15 @@ internal sealed class SinkRunner : IRuleSink
     /// The properties this runner applies, besides the sink's own. <c>runAsync</c> is always in effect: the rule hands
     /// results to the runner's buffer and goes on, whatever its value.
     /// </summary>
-    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval", "concurrency", "runAsync", .. SinkCacheOptions.Properties];
+    public static readonly string[] RunnerProperties = ["bufferLength", "batchSize", "lingerInterval", "concurrency", "runAsync", "writeTimeout", .. SinkCacheOptions.Properties];
+
+    private static int NonNegative(SinkContext context, string name)
+    {
+        var text = context.Properties[name];
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"sink `{context.SinkType}`: `{name}` must be a number of milliseconds (0 for none), not `{text}`");
+    }
 
     private static int Positive(SinkContext context, string name, int absent)
     {
@@ -455,7 +465,7 @@ internal sealed class SinkRunner : IRuleSink
         {
             try
             {
-                await sink.OpenAsync(token).ConfigureAwait(false);
+                await BoundedAsync(sink.OpenAsync, "an open", token).ConfigureAwait(false);
                 first.TrySetResult();
                 return true;
             }
@@ -557,9 +567,9 @@ internal sealed class SinkRunner : IRuleSink
             try
             {
                 await RetryAsync(
-                    () => sink is IPayloadSink payloadSink
-                        ? payloadSink.WriteMessagesAsync(Slice(payloads, start, count), token)
-                        : sink.WriteAsync(Slice(rows, start, count), token),
+                    bound => sink is IPayloadSink payloadSink
+                        ? payloadSink.WriteMessagesAsync(Slice(payloads, start, count), bound)
+                        : sink.WriteAsync(Slice(rows, start, count), bound),
                     token, retryTransient).ConfigureAwait(false);
                 Interlocked.Increment(ref batches);
                 var written = 0;
@@ -725,7 +735,7 @@ internal sealed class SinkRunner : IRuleSink
                         {
                             if (!sinkOpen)
                             {
-                                await sink.OpenAsync(token).ConfigureAwait(false);
+                                await BoundedAsync(sink.OpenAsync, "an open", token).ConfigureAwait(false);
                                 sinkOpen = true;
                             }
 
@@ -934,17 +944,51 @@ internal sealed class SinkRunner : IRuleSink
         return added;
     }
 
+    /// <summary>
+    /// Runs one sink call under <c>writeTimeout</c>: past it the call's token fires and the call counts as a
+    /// transient failure (a <see cref="TimeoutException"/>, retried with backoff or cached), so a hung destination
+    /// holds up only its own sink. A call that ignores its token is left to finish on its own.
+    /// </summary>
+    private async ValueTask BoundedAsync(Func<CancellationToken, ValueTask> call, string what, CancellationToken token)
+    {
+        if (writeTimeout <= TimeSpan.Zero)
+        {
+            await call(token).ConfigureAwait(false);
+            return;
+        }
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(token);
+        bound.CancelAfter(writeTimeout);
+        var pending = call(bound.Token);
+        if (pending.IsCompleted)
+        {
+            await pending.ConfigureAwait(false); // done at once (an in-memory write): no wait to bound
+            return;
+        }
+
+        var running = pending.AsTask();
+        try
+        {
+            await running.WaitAsync(writeTimeout, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!token.IsCancellationRequested && (e is TimeoutException || (e is OperationCanceledException && bound.IsCancellationRequested)))
+        {
+            _ = running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new TimeoutException($"{what} took longer than {writeTimeout.TotalMilliseconds:0} ms (sink property writeTimeout)");
+        }
+    }
+
     private static bool IsTransient(Exception e) => e is SinkException { IsTransient: true } or TimeoutException or IOException;
 
     /// <summary>Writes until the write succeeds or fails for good, backing off exponentially between transient failures.</summary>
-    private async Task RetryAsync(Func<ValueTask> action, CancellationToken token, bool retryTransient = true)
+    private async Task RetryAsync(Func<CancellationToken, ValueTask> action, CancellationToken token, bool retryTransient = true)
     {
         var backoff = FirstBackoff;
         while (true)
         {
             try
             {
-                await action().ConfigureAwait(false);
+                await BoundedAsync(action, "a write", token).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (!token.IsCancellationRequested && IsTransient(e) && retryTransient)
