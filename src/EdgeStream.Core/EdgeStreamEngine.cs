@@ -1145,6 +1145,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var metrics = new SortedDictionary<string, long>(status.Metrics.ToDictionary(), StringComparer.Ordinal)
             {
                 ["checkpoints_completed_total"] = Interlocked.Read(ref checkpointsDone),
+                ["checkpoint_in_progress"] = Volatile.Read(ref checkpointBusy),
                 ["checkpoints_failed_total"] = Interlocked.Read(ref checkpointsFailed),
                 ["checkpoint_last_time"] = Interlocked.Read(ref lastCheckpointAt),
                 ["checkpoint_restored_total"] = Interlocked.Read(ref restoredFromCheckpoint),

@@ -86,6 +86,11 @@ public static class CaseReplayer
 
     private static async Task<ReplayResult> ReplayCoreAsync(ConformanceCase conformanceCase, CancellationToken cancellationToken)
     {
+        if (conformanceCase.Checkpoint is { } checkpoint)
+        {
+            return await ReplayWithRestartAsync(conformanceCase, checkpoint, cancellationToken).ConfigureAwait(false);
+        }
+
         var expected = ResultJson.Compact(conformanceCase.Expected);
         var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
         IReadOnlyDictionary<string, long> metrics;
@@ -154,6 +159,15 @@ public static class CaseReplayer
             }
         }
 
+        return Compare(conformanceCase, emissions, metrics);
+
+        ReplayResult Fail(string reason) => new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", reason);
+    }
+
+    private static ReplayResult Compare(ConformanceCase conformanceCase, List<IReadOnlyList<IReadOnlyDictionary<string, object?>>> emissions, IReadOnlyDictionary<string, long> metrics)
+    {
+        var expected = ResultJson.Compact(conformanceCase.Expected);
+
         // As eKuiper's test driver: trailing empty emissions beyond the expected ones are dropped.
         var expectedCount = conformanceCase.Expected.GetArrayLength();
         while (expectedCount > 0 && emissions.Count > expectedCount && emissions[^1].Count == 0)
@@ -168,8 +182,174 @@ public static class CaseReplayer
         var difference = EmissionComparer.Compare(conformanceCase.Expected, actualDoc.RootElement, RowOrderMatters(conformanceCase.Sql))
             ?? (metricsExcused ? null : CompareMetrics(conformanceCase.ExpectedMetrics, metrics));
         return new ReplayResult(conformanceCase.Name, difference is null ? ReplayStatus.Pass : ReplayStatus.Fail, expected, actual, difference);
+    }
 
-        ReplayResult Fail(string reason) => new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", reason);
+    /// <summary>
+    /// The checkpoint cases (<see cref="ConformanceCase.Checkpoint"/>), as eKuiper's <c>checkpoint_test.go</c> runs
+    /// them: the streams' events come from a rewindable mock source (each event's position is its index), the rule
+    /// takes checkpoints into an in-memory state store at the case's <c>qos</c> and <c>checkpointInterval</c>; after
+    /// <see cref="CaseCheckpoint.PauseAfterEvents"/> events the clock moves on in 100 ms steps until
+    /// <see cref="CaseCheckpoint.CompletedCheckpointsAtPause"/> checkpoints have completed, the rule stops and starts
+    /// again from its last checkpoint, and the source sends again every event that checkpoint does not cover, then the
+    /// rest. An event whose time has passed is sent 200 ms of mock time after the previous one (eKuiper's
+    /// <c>TIMELEAP</c>). Only the emissions and metrics after the restart are compared.
+    /// </summary>
+    private static async Task<ReplayResult> ReplayWithRestartAsync(ConformanceCase conformanceCase, CaseCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        var expected = ResultJson.Compact(conformanceCase.Expected);
+        var events = conformanceCase.Streams
+            .SelectMany((s, order) => s.Events.Select((e, index) => (Event: e, Order: order, Index: index, Stream: s.Name)))
+            .OrderBy(e => e.Event.Timestamp).ThenBy(e => e.Index).ThenBy(e => e.Order)
+            .ToList();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(StartTime(conformanceCase) / 1000 * 1000));
+        var feeds = new System.Collections.Concurrent.ConcurrentDictionary<string, MockFeed>(StringComparer.OrdinalIgnoreCase);
+        var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { TimeProvider = clock, TimeZone = TimeZoneInfo.Utc, StateStore = new State.InMemoryStateStore() });
+        var emissions = new List<IReadOnlyList<IReadOnlyDictionary<string, object?>>>();
+        IReadOnlyDictionary<string, long> metrics;
+        await using (engine.ConfigureAwait(false))
+        {
+            using var stop = new CancellationTokenSource();
+            try
+            {
+                engine.RegisterSource("mock", context => new MockSource(feeds.GetOrAdd(context.StreamName, _ => new MockFeed()), context));
+                foreach (var stream in conformanceCase.Streams)
+                {
+                    engine.Execute(stream.Ddl);
+                }
+
+                var rule = new RuleDefinition("replay", conformanceCase.Sql);
+                rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = OutputTopic }));
+                rule.Options.SendError = conformanceCase.Options.SendError;
+                rule.Options.IsEventTime = conformanceCase.Options.IsEventTime;
+                rule.Options.LateTolerance = TimeSpan.FromMilliseconds(conformanceCase.Options.LateTolerance);
+                rule.Options.Qos = Math.Max(1, conformanceCase.Options.Qos);
+                rule.Options.CheckpointInterval = conformanceCase.Options.CheckpointInterval ?? TimeSpan.FromSeconds(1);
+                var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
+                await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
+                await LoadTablesAsync(engine, conformanceCase, cancellationToken).ConfigureAwait(false);
+
+                var pause = Math.Min(checkpoint.PauseAfterEvents, events.Count);
+                for (var i = 0; i < pause; i++)
+                {
+                    if (events[i].Event.Timestamp > clock.GetUtcNow().ToUnixTimeMilliseconds())
+                    {
+                        // Like the mock clock, whose timers' effects are over before it moves on: a checkpoint that
+                        // fired on the way completes before the event is sent.
+                        clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(events[i].Event.Timestamp));
+                        await CheckpointSettledAsync(engine, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await SendAsync(feeds, events[i].Stream, events[i].Index, events[i].Event.Json, cancellationToken).ConfigureAwait(false);
+                }
+
+                // Time moves on in 100 ms steps until enough checkpoints have completed.
+                for (var step = 0; Completed(engine) < checkpoint.CompletedCheckpointsAtPause && step < 600; step++)
+                {
+                    clock.Advance(TimeSpan.FromMilliseconds(100));
+                    await CheckpointSettledAsync(engine, cancellationToken).ConfigureAwait(false);
+                }
+
+                await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
+                while (output.TryRead(out _))
+                {
+                    // Before the restart: not compared.
+                }
+
+                await engine.StartRuleAsync("replay", cancellationToken).ConfigureAwait(false);
+
+                // A lookup table's source reads its file whenever the rule starts, on top of the table the checkpoint
+                // restored (eKuiper's at-least-once duplicates: every row twice).
+                await LoadTablesAsync(engine, conformanceCase, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < events.Count; i++)
+                {
+                    var e = events[i];
+                    var resume = feeds.TryGetValue(e.Stream, out var feed) ? feed.Resume : -1;
+                    if (i < pause && e.Index <= resume)
+                    {
+                        continue; // the checkpoint covers it
+                    }
+
+                    var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+                    clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(e.Event.Timestamp > now ? e.Event.Timestamp : now + 200));
+                    await SendAsync(feeds, e.Stream, e.Index, e.Event.Json, cancellationToken).ConfigureAwait(false);
+                }
+
+                await engine.StopRuleAsync("replay", cancellationToken).ConfigureAwait(false);
+                metrics = engine.GetRuleStatus("replay").Metrics;
+                while (output.TryRead(out var emission))
+                {
+                    emissions.Add(emission);
+                }
+            }
+            catch (Exception e) when (e is SqlException or ArgumentException or KeyNotFoundException)
+            {
+                return new(conformanceCase.Name, ReplayStatus.Fail, expected, "[]", "rule refused: " + e.Message);
+            }
+        }
+
+        return Compare(conformanceCase, emissions, metrics);
+
+        static long Completed(EdgeStreamEngine engine) => engine.GetRuleStatus("replay").Metrics.GetValueOrDefault("checkpoints_completed_total");
+    }
+
+    /// <summary>Waits (real time, at most 10 s) until no checkpoint of the replayed rule is in progress.</summary>
+    private static async Task CheckpointSettledAsync(EdgeStreamEngine engine, CancellationToken cancellationToken)
+    {
+        for (var tries = 0; tries < 5_000 && engine.GetRuleStatus("replay").Metrics.GetValueOrDefault("checkpoint_in_progress") != 0; tries++)
+        {
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A lookup table's rows, loaded before the first event as one load (eKuiper reads its file at once).</summary>
+    private static async Task LoadTablesAsync(EdgeStreamEngine engine, ConformanceCase conformanceCase, CancellationToken cancellationToken)
+    {
+        foreach (var table in conformanceCase.Streams.Where(s => s.TableRows is not null))
+        {
+            await engine.PublishJsonAsync(table.Name, Encoding.UTF8.GetBytes(table.TableRows!), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hands one event to its stream's mock source; completes once the rule took it.</summary>
+    private static async Task SendAsync(System.Collections.Concurrent.ConcurrentDictionary<string, MockFeed> feeds, string stream, int index, string json, CancellationToken cancellationToken)
+    {
+        var feed = feeds.GetOrAdd(stream, _ => new MockFeed());
+        var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await feed.Events.Writer.WriteAsync((Encoding.UTF8.GetBytes(json), index, taken), cancellationToken).ConfigureAwait(false);
+        await taken.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What the replayer hands a mock source, and where the last instance resumed (-1: from the start).</summary>
+    private sealed class MockFeed
+    {
+        public System.Threading.Channels.Channel<(byte[] Payload, int Index, TaskCompletionSource Taken)> Events { get; } =
+            System.Threading.Channels.Channel.CreateUnbounded<(byte[], int, TaskCompletionSource)>();
+
+        public int Resume { get; set; } = -1;
+    }
+
+    /// <summary>eKuiper's rewindable mock source: each event's position is its index in the stream's list.</summary>
+    private sealed class MockSource : ISource
+    {
+        private readonly MockFeed feed;
+
+        /// <summary>Made when the rule starts: where it resumes is known before the replayer sends anything.</summary>
+        public MockSource(MockFeed feed, SourceContext context)
+        {
+            this.feed = feed;
+            feed.Resume = int.TryParse(context.ResumePosition, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at) ? at : -1;
+        }
+
+        public async Task RunAsync(ISourceWriter writer, CancellationToken cancellationToken)
+        {
+            await foreach (var (payload, index, taken) in feed.Events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await writer.WritePayloadAsync(payload, MockMetadata, index.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+                taken.TrySetResult();
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>The first expected metric that differs (<c>process_latency_us</c> is a lower bound); null when all match.</summary>

@@ -87,7 +87,13 @@ public sealed class ConformanceCase
             var options = root.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Object ? o : default;
             bool Flag(string key) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True;
             long Number(string key) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(key, out var v) && v.TryGetInt64(out var l) ? l : 0;
-            var caseOptions = new CaseOptions(Flag("sendError"), Flag("isEventTime"), Number("lateTolerance"));
+            var caseOptions = new CaseOptions(Flag("sendError"), Flag("isEventTime"), Number("lateTolerance"))
+            {
+                Qos = (int)Number("qos"),
+                CheckpointInterval = options.ValueKind == JsonValueKind.Object && options.TryGetProperty("checkpointInterval", out var interval)
+                    ? Interval(interval)
+                    : null,
+            };
             var deviation = root.TryGetProperty("deviation", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
             var metrics = new Dictionary<string, long>(StringComparer.Ordinal);
             if (root.TryGetProperty("expectedMetrics", out var m) && m.ValueKind == JsonValueKind.Object)
@@ -98,13 +104,36 @@ public sealed class ConformanceCase
                 }
             }
 
-            return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation, metrics);
+            CaseCheckpoint? checkpoint = null;
+            if (root.TryGetProperty("harness", out var harness) && harness.ValueKind == JsonValueKind.Object
+                && harness.TryGetProperty("checkpoint", out var c) && c.ValueKind == JsonValueKind.Object)
+            {
+                checkpoint = new CaseCheckpoint(c.GetProperty("pauseAfterEvents").GetInt32(), c.GetProperty("completedCheckpointsAtPause").GetInt32());
+            }
+
+            return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation, metrics)
+            {
+                Checkpoint = checkpoint,
+            };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             throw new FormatException($"not a conformance case: {e.Message}", e);
         }
     }
+
+    /// <summary>The checkpoint/restart procedure the case asks for (its <c>harness.checkpoint</c>); null for none.</summary>
+    public CaseCheckpoint? Checkpoint { get; private init; }
+
+    /// <summary>A duration as eKuiper's rule JSON writes it: milliseconds, or text such as <c>"600ms"</c>, <c>"5s"</c>.</summary>
+    private static TimeSpan? Interval(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => TimeSpan.FromMilliseconds(value.GetInt64()),
+        JsonValueKind.String when value.GetString() is { } text && text.EndsWith("ms", StringComparison.Ordinal) => TimeSpan.FromMilliseconds(long.Parse(text[..^2], System.Globalization.CultureInfo.InvariantCulture)),
+        JsonValueKind.String when value.GetString() is { } text && text.EndsWith('s') => TimeSpan.FromSeconds(long.Parse(text[..^1], System.Globalization.CultureInfo.InvariantCulture)),
+        JsonValueKind.String when value.GetString() is { } text && text.EndsWith('m') => TimeSpan.FromMinutes(long.Parse(text[..^1], System.Globalization.CultureInfo.InvariantCulture)),
+        _ => throw new FormatException($"checkpointInterval `{value.GetRawText()}` is not a duration"),
+    };
 
     /// <inheritdoc />
     public override string ToString() => Name;
@@ -183,4 +212,34 @@ public sealed class CaseOptions
 
     /// <summary>eKuiper's <c>lateTolerance</c>, ms.</summary>
     public long LateTolerance { get; }
+
+    /// <summary>eKuiper's <c>qos</c> (0 when the case gives none).</summary>
+    public int Qos { get; init; }
+
+    /// <summary>eKuiper's <c>checkpointInterval</c>; null when the case gives none.</summary>
+    public TimeSpan? CheckpointInterval { get; init; }
+}
+
+/// <summary>
+/// A case's checkpoint/restart procedure: send the first <see cref="PauseAfterEvents"/> events, wait until
+/// <see cref="CompletedCheckpointsAtPause"/> checkpoints have completed, stop the rule, start it again from its last
+/// checkpoint (the mock source rewinding to the position that checkpoint covers), and send the rest; only the
+/// emissions after the restart are compared.
+/// </summary>
+public sealed class CaseCheckpoint
+{
+    /// <summary>Creates the procedure.</summary>
+    /// <param name="pauseAfterEvents">Events sent before the stop.</param>
+    /// <param name="completedCheckpointsAtPause">Checkpoints that must have completed before the stop.</param>
+    public CaseCheckpoint(int pauseAfterEvents, int completedCheckpointsAtPause)
+    {
+        PauseAfterEvents = pauseAfterEvents;
+        CompletedCheckpointsAtPause = completedCheckpointsAtPause;
+    }
+
+    /// <summary>Events sent before the stop.</summary>
+    public int PauseAfterEvents { get; }
+
+    /// <summary>Checkpoints that must have completed before the stop.</summary>
+    public int CompletedCheckpointsAtPause { get; }
 }

@@ -323,12 +323,12 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         // Each joined stream is read through its own subscription, which tags its messages with the source's index.
         joined = plan.JoinedStreams.Select((s, i) => new JoinedInput(this, i + 1, JoinedTopics(s))).ToArray();
         // Blocking (the default) bounds the buffer by rows, so batches weigh what they carry; drop-oldest bounds it
-        // by messages, each dropped message counted.
+        // by messages, each dropped message counted by the events it carried.
         if (options.DropOldestWhenFull)
         {
             input = Channel.CreateBounded<MemoryMessage>(
                 new BoundedChannelOptions(Math.Max(1, options.BufferLength)) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = options.Concurrency <= 1 },
-                _ => Interlocked.Increment(ref dropped));
+                message => Interlocked.Add(ref dropped, message.RowCount));
         }
         else
         {

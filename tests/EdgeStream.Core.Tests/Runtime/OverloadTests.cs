@@ -76,6 +76,33 @@ public sealed class OverloadTests
         Assert.That(written, Is.EqualTo(Enumerable.Range(1, Count).Select(i => (long)i)));
     }
 
+    [Test]
+    public async Task Drop_oldest_drops_only_where_configured_and_counts_every_event_it_drops()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var written = new ConcurrentQueue<long>();
+        await using var engine = new EdgeStreamEngine();
+        engine.RegisterSink("stalled", _ => new StalledSink(release.Task, written));
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"in\", TYPE=\"memory\")");
+        var rule = new RuleDefinition("r", "SELECT a FROM s");
+        rule.Options.BufferLength = 4;
+        rule.Options.DropOldestWhenFull = true;
+        rule.Actions.Add(new RuleAction("stalled", new Dictionary<string, string> { ["bufferLength"] = "2" }));
+        await engine.CreateRuleAsync(rule);
+
+        // Twenty batches of ten: the publisher never waits; what does not fit is dropped, batch by batch.
+        for (var b = 0; b < 20; b++)
+        {
+            await engine.PublishBatchAsync("s", [.. Enumerable.Range((b * 10) + 1, 10).Select(a => new Dictionary<string, object?> { ["a"] = a })]);
+        }
+
+        var dropped = engine.GetRuleStatus("r").Metrics["source_s_0_dropped_total"];
+        Assert.That(dropped, Is.GreaterThan(0).And.EqualTo(dropped / 10 * 10), "whole batches, counted by their events");
+        release.SetResult();
+        await Wait.Until(() => written.Count + engine.GetRuleStatus("r").Metrics["source_s_0_dropped_total"] == 200, "every event delivered or counted as dropped");
+        Assert.That(written, Is.Ordered, "what is delivered keeps its order");
+    }
+
     private static async Task HeldWithinBoundsAsync(EdgeStreamEngine engine, int ruleBuffer, int sinkBuffer, int batchSize, Func<int> taken)
     {
         // Let the flood fill everything, then watch it stay put.
