@@ -849,6 +849,19 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         var errors = new ErrorTarget();
         var sinks = rule.Actions.Select((a, i) => CreateSink(rule.Id, a, i, warnings, errors)).ToList();
+        if (rule.Options.Qos == 2 && stateStore is not null)
+        {
+            // A restart replays what the last checkpoint does not cover, and its results reach the sinks again:
+            // exactly once holds where writing them twice changes nothing.
+            for (var i = 0; i < sinks.Count; i++)
+            {
+                if (sinks[i] is not ShapedSink { Idempotent: true })
+                {
+                    warnings.Add($"rule option `qos` 2: sink `{rule.Actions[i].SinkType}` (action {i}) does not write idempotently, so results replayed after a restart can reach it twice (at least once); exactly once needs idempotent writes, such as upserts by key");
+                }
+            }
+        }
+
         return new CompiledRule(plan, sinks, warnings, errors, input);
     }
 
@@ -939,6 +952,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             var shaping = SinkShaping.Create(action, properties, warnings, SinkRunner.RunnerProperties);
             var context = new SinkContext(ruleId, action.SinkType, action.Properties, loggers.CreateLogger("EdgeStream.Sinks." + action.SinkType), time);
             string description;
+            var idempotent = false;
             try
             {
                 // A probe instance checks the properties now, so a bad one fails rule creation rather than the first write.
@@ -948,6 +962,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                     warnings.Add($"sink property `format` of `{action.SinkType}` has no effect: the sink takes rows, not payloads");
                 }
 
+                idempotent = probe.WriteSemantics == SinkWriteSemantics.Idempotent;
                 description = $"{(probe is IPayloadSink ? "payloads" : "rows")}, {probe.WriteSemantics switch
                 {
                     SinkWriteSemantics.Idempotent => "idempotent",
@@ -962,7 +977,11 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                 throw new ArgumentException($"sink `{action.SinkType}`: {e.Message}", nameof(action), e);
             }
 
-            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics, stateStore, index, drainTimeout), shaping, metrics) { Description = description };
+            return new ShapedSink(new SinkRunner(context, registered.Factory, Memory, () => errors.Target, encoding, metrics, stateStore, index, drainTimeout), shaping, metrics)
+            {
+                Description = description,
+                Idempotent = idempotent,
+            };
         }
 
         switch (action.SinkType.ToLowerInvariant())
@@ -975,7 +994,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
                     ? new ShapedSink(new MemorySink(Memory, topic, encoding, () => errors.Target, metrics), shaping, metrics)
                     : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action));
             case "nop":
-                return new ShapedSink(new NopSink(metrics), SinkShaping.Create(action, [], warnings), metrics);
+                return new ShapedSink(new NopSink(metrics), SinkShaping.Create(action, [], warnings), metrics) { Idempotent = true };
             default:
                 var available = string.Join(", ", BuiltinSinks.Concat(sinkTypes.Keys).Order(StringComparer.Ordinal));
                 throw new ArgumentException($"unknown sink type `{action.SinkType}`; available: {available}", nameof(action));

@@ -177,6 +177,9 @@ internal sealed class ShapedSink(IRuleSink inner, SinkShaping shaping, OperatorM
     /// <summary>How the sink takes results (rows or payloads, write semantics), for the plan text; null for built-ins.</summary>
     public string? Description { get; init; }
 
+    /// <summary>Whether writing a result twice leaves the destination as writing it once (idempotent writes): what <c>qos</c> 2 needs.</summary>
+    public bool Idempotent { get; init; }
+
     public void Start()
     {
         metrics.Reset();

@@ -231,4 +231,37 @@ public sealed class CheckpointTests
             Assert.That(written, Is.EqualTo(new long[] { 1, 2 }));
         }
     }
+
+    /// <summary>A sink that says its writes are idempotent (an upsert by key).</summary>
+    private sealed class UpsertSink : ISink
+    {
+        public SinkWriteSemantics WriteSemantics => SinkWriteSemantics.Idempotent;
+
+        public ValueTask OpenAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask WriteAsync(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Test]
+    public async Task Qos_2_warns_about_every_sink_that_could_get_a_replayed_result_twice()
+    {
+        await using var engine = new EdgeStreamEngine(new EdgeStreamEngineOptions { StateStore = new InMemoryStateStore() });
+        engine.RegisterSink("upsert", _ => new UpsertSink());
+        engine.Execute(Ddl);
+        var rule = RuleDefinition.FromJson("""
+            {"id": "r", "sql": "SELECT n FROM s", "options": {"qos": 2},
+             "actions": [{"upsert": {}}, {"memory": {"topic": "out"}}, {"nop": {}}]}
+            """);
+        await engine.CreateRuleAsync(rule);
+        Assert.That(engine.GetRuleStatus("r").Warnings, Is.EqualTo(new[]
+        {
+            "rule option `qos` 2: sink `memory` (action 1) does not write idempotently, so results replayed after a restart can reach it twice (at least once); exactly once needs idempotent writes, such as upserts by key",
+        }));
+
+        var once = RuleDefinition.FromJson("""{"id": "r1", "sql": "SELECT n FROM s", "options": {"qos": 1}, "actions": [{"memory": {"topic": "out"}}]}""");
+        await engine.CreateRuleAsync(once);
+        Assert.That(engine.GetRuleStatus("r1").Warnings, Is.Empty, "qos 1 promises at least once: nothing to warn about");
+    }
 }
