@@ -107,16 +107,7 @@ public static class CaseReplayer
             using var stop = new CancellationTokenSource();
             try
             {
-                foreach (var stream in conformanceCase.Streams)
-                {
-                    engine.Execute(stream.Ddl);
-                }
-
-                var rule = new RuleDefinition("replay", conformanceCase.Sql);
-                rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = OutputTopic }));
-                rule.Options.SendError = conformanceCase.Options.SendError;
-                rule.Options.IsEventTime = conformanceCase.Options.IsEventTime;
-                rule.Options.LateTolerance = TimeSpan.FromMilliseconds(conformanceCase.Options.LateTolerance);
+                var rule = Declare(engine, conformanceCase);
                 var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
                 await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
 
@@ -212,16 +203,7 @@ public static class CaseReplayer
             try
             {
                 engine.RegisterSource("mock", context => new MockSource(feeds.GetOrAdd(context.StreamName, _ => new MockFeed()), context));
-                foreach (var stream in conformanceCase.Streams)
-                {
-                    engine.Execute(stream.Ddl);
-                }
-
-                var rule = new RuleDefinition("replay", conformanceCase.Sql);
-                rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = OutputTopic }));
-                rule.Options.SendError = conformanceCase.Options.SendError;
-                rule.Options.IsEventTime = conformanceCase.Options.IsEventTime;
-                rule.Options.LateTolerance = TimeSpan.FromMilliseconds(conformanceCase.Options.LateTolerance);
+                var rule = Declare(engine, conformanceCase);
                 rule.Options.Qos = Math.Max(1, conformanceCase.Options.Qos);
                 rule.Options.CheckpointInterval = conformanceCase.Options.CheckpointInterval ?? TimeSpan.FromSeconds(1);
                 var output = engine.Memory.Subscribe(OutputTopic, stop.Token, capacity: int.MaxValue);
@@ -299,6 +281,22 @@ public static class CaseReplayer
         {
             await Task.Delay(2, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Declares the case's streams and returns its rule, writing to <see cref="OutputTopic"/>, with the case's options.</summary>
+    private static RuleDefinition Declare(EdgeStreamEngine engine, ConformanceCase conformanceCase)
+    {
+        foreach (var stream in conformanceCase.Streams)
+        {
+            engine.Execute(stream.Ddl);
+        }
+
+        var rule = new RuleDefinition("replay", conformanceCase.Sql);
+        rule.Actions.Add(new RuleAction("memory", new Dictionary<string, string> { ["topic"] = OutputTopic }));
+        rule.Options.SendError = conformanceCase.Options.SendError;
+        rule.Options.IsEventTime = conformanceCase.Options.IsEventTime;
+        rule.Options.LateTolerance = TimeSpan.FromMilliseconds(conformanceCase.Options.LateTolerance);
+        return rule;
     }
 
     /// <summary>A lookup table's rows, loaded before the first event as one load (eKuiper reads its file at once).</summary>
