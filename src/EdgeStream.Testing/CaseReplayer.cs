@@ -182,8 +182,8 @@ public static class CaseReplayer
     /// <see cref="CaseCheckpoint.PauseAfterEvents"/> events the clock moves on in 100 ms steps until
     /// <see cref="CaseCheckpoint.CompletedCheckpointsAtPause"/> checkpoints have completed, the rule stops and starts
     /// again from its last checkpoint, and the source sends again every event that checkpoint does not cover, then the
-    /// rest. An event whose time has passed is sent 200 ms of mock time after the previous one (eKuiper's
-    /// <c>TIMELEAP</c>). Only the emissions and metrics after the restart are compared.
+    /// rest. An event whose time has passed is sent <see cref="CaseCheckpoint.ReplayGapMs"/> of mock time after the
+    /// previous one (200 ms, eKuiper's <c>TIMELEAP</c>, unless the case says otherwise). Only the emissions and metrics after the restart are compared.
     /// </summary>
     private static async Task<ReplayResult> ReplayWithRestartAsync(ConformanceCase conformanceCase, CaseCheckpoint checkpoint, CancellationToken cancellationToken)
     {
@@ -252,7 +252,7 @@ public static class CaseReplayer
                     }
 
                     var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-                    clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(e.Event.Timestamp > now ? e.Event.Timestamp : now + 200));
+                    clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(e.Event.Timestamp > now ? e.Event.Timestamp : now + checkpoint.ReplayGapMs));
                     await SendAsync(feeds, e.Stream, e.Index, e.Event.Json, cancellationToken).ConfigureAwait(false);
                 }
 

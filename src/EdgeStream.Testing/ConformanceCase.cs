@@ -108,7 +108,10 @@ public sealed class ConformanceCase
             if (root.TryGetProperty("harness", out var harness) && harness.ValueKind == JsonValueKind.Object
                 && harness.TryGetProperty("checkpoint", out var c) && c.ValueKind == JsonValueKind.Object)
             {
-                checkpoint = new CaseCheckpoint(c.GetProperty("pauseAfterEvents").GetInt32(), c.GetProperty("completedCheckpointsAtPause").GetInt32());
+                checkpoint = new CaseCheckpoint(c.GetProperty("pauseAfterEvents").GetInt32(), c.GetProperty("completedCheckpointsAtPause").GetInt32())
+                {
+                    ReplayGapMs = c.TryGetProperty("replayGapMs", out var gap) ? gap.GetInt32() : CaseCheckpoint.TimeLeapMs,
+                };
             }
 
             return new ConformanceCase(name, root.GetProperty("sql").GetString()!, streams, caseOptions, root.GetProperty("expected").Clone(), deviation, metrics)
@@ -242,4 +245,13 @@ public sealed class CaseCheckpoint
 
     /// <summary>Checkpoints that must have completed before the stop.</summary>
     public int CompletedCheckpointsAtPause { get; }
+
+    /// <summary>eKuiper's mock-source <c>TIMELEAP</c>: 200 ms, the default <see cref="ReplayGapMs"/>.</summary>
+    public const int TimeLeapMs = 200;
+
+    /// <summary>
+    /// Mock time (ms) between a replayed event whose time has passed and the event sent before it (the case's
+    /// <c>harness.checkpoint.replayGapMs</c>); <see cref="TimeLeapMs"/> unless the case says otherwise.
+    /// </summary>
+    public int ReplayGapMs { get; init; } = TimeLeapMs;
 }
