@@ -650,6 +650,50 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             f.Implementation is not null,
             f.Implementation is null && FunctionSummaries.ByName.TryGetValue(f.Name, out var summary) ? summary : string.Empty)).ToList();
 
+    /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/> the engine's counters are on (for OpenTelemetry's <c>AddMeter</c>).</summary>
+    public const string MeterName = Diagnostics.EngineMetrics.MeterName;
+
+    /// <summary>Every declared stream and table, in name order.</summary>
+    /// <returns>One description each.</returns>
+    public IReadOnlyList<StreamDescription> GetStreams()
+    {
+        using (Lock())
+        {
+            return [.. catalog.All.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).Select(s => new StreamDescription(
+                s.Name,
+                s.IsTable,
+                scrubber.Scrub(Sql.Ast.SqlPrinter.Print(s.Statement))!,
+                [.. s.Columns.Select(c => new KeyValuePair<string, string>(c.Name, c.Type.ToString()))],
+                s.Options.ToDictionary(o => o.Key, o => scrubber.Scrub(o.Value)!, StringComparer.OrdinalIgnoreCase)))];
+        }
+    }
+
+    /// <summary>
+    /// A rule's definition as eKuiper's rule JSON (<c>id</c>, <c>sql</c>, <c>actions</c>, <c>triggered</c> — whether it
+    /// is running — and every option this version applies), as <c>GET /rules/{id}</c> returns it. Property values that
+    /// look like secrets are masked, so the text is for showing, not for creating the rule again.
+    /// </summary>
+    /// <param name="id">The rule id.</param>
+    /// <returns>The JSON text.</returns>
+    /// <exception cref="KeyNotFoundException">No rule has this id.</exception>
+    public string DescribeRule(string id)
+    {
+        using (Lock())
+        {
+            var entry = Find(id);
+            return scrubber.Scrub(RuleJson.Write(entry.Definition, entry.IsRunning))!;
+        }
+    }
+
+    /// <summary>A rule's definition (unmasked, for the hosting packages), or null when no rule has this id.</summary>
+    internal RuleDefinition? FindDefinition(string id)
+    {
+        using (Lock())
+        {
+            return rules.TryGetValue(id, out var entry) ? entry.Definition : null;
+        }
+    }
+
     /// <summary>The ids of all rules, in no particular order.</summary>
     public IReadOnlyList<string> RuleIds
     {
