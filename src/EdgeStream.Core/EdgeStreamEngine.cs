@@ -685,6 +685,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>A declared stream's statement printed back, unmasked (for the hosting packages), or null when none has this name.</summary>
+    internal string? FindStreamStatement(string name)
+    {
+        using (Lock())
+        {
+            return catalog.TryGet(name, out var stream) ? Sql.Ast.SqlPrinter.Print(stream.Statement) : null;
+        }
+    }
+
     /// <summary>A rule's definition (unmasked, for the hosting packages), or null when no rule has this id.</summary>
     internal RuleDefinition? FindDefinition(string id)
     {

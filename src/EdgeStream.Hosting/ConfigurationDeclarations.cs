@@ -101,7 +101,7 @@ internal static class ConfigurationDeclarations
                 converted[sink.Key] = properties;
             }
 
-            list.Add(converted);
+            list.Add((JsonNode)converted);
         }
 
         return list;
@@ -141,11 +141,11 @@ internal static class ConfigurationDeclarations
         return obj;
     }
 
-    private static JsonNode Typed(string value)
+    private static JsonValue Typed(string value)
     {
-        if (value is "true" or "false")
+        if (bool.TryParse(value, out var flag))
         {
-            return JsonValue.Create(value == "true");
+            return JsonValue.Create(flag); // the JSON provider keeps `true` as "True"
         }
 
         if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer)

@@ -100,20 +100,30 @@ internal sealed class EdgeStreamHostedService(EdgeStreamEngine engine, EdgeStrea
 
         foreach (var (declaration, rule) in rules)
         {
-            if (engine.FindDefinition(rule.Id) is not { } existing)
+            try
             {
-                await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
-                Log.Declared(logger, rule.Id, "created", declaration.Origin);
+                if (engine.FindDefinition(rule.Id) is not { } existing)
+                {
+                    await engine.CreateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
+                    Log.Declared(logger, rule.Id, "created", declaration.Origin);
+                }
+                else if (RuleJson.Write(existing, triggered: true) != RuleJson.Write(rule, triggered: true))
+                {
+                    await engine.UpdateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
+                    Log.Declared(logger, rule.Id, "updated", declaration.Origin);
+                }
             }
-            else if (RuleJson.Write(existing, triggered: true) != RuleJson.Write(rule, triggered: true))
+            catch (SinkException e)
             {
-                await engine.UpdateRuleAsync(rule, cancellationToken).ConfigureAwait(false);
-                Log.Declared(logger, rule.Id, "updated", declaration.Origin);
+                // A destination that refuses (bad credentials, say) keeps the rule, stopped by the error, where status
+                // and the health check show it; the app and the other rules go on.
+                Log.RuleFailedToStart(logger, rule.Id, declaration.Origin, e.Message);
             }
         }
 
         var ruleIds = engine.RuleIds;
-        Log.Started(logger, streams, ruleIds.Count, ruleIds.Count(id => engine.GetRuleStatus(id).State == RuleState.Running));
+        var running = ruleIds.Count(id => engine.GetRuleStatus(id).State == RuleState.Running);
+        Log.Started(logger, streams, ruleIds.Count, running);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -127,9 +137,9 @@ internal sealed class EdgeStreamHostedService(EdgeStreamEngine engine, EdgeStrea
     private bool DeclareStream(string statement)
     {
         if (SqlParser.ParseStatement(statement) is CreateStreamStatement create
-            && engine.GetStreams().FirstOrDefault(s => s.Name.Equals(create.Name, StringComparison.OrdinalIgnoreCase)) is { } existing)
+            && engine.FindStreamStatement(create.Name) is { } existing)
         {
-            return existing.Statement == engine.Scrub(SqlPrinter.Print(create))
+            return existing == SqlPrinter.Print(create)
                 ? false
                 : throw new ArgumentException($"{(create.IsTable ? "table" : "stream")} `{create.Name}` is already declared (kept in the state store) with another definition; drop it first or declare it once");
         }

@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "EdgeStream rule {RuleId} {What} from {Origin}")]
     public static partial void Declared(ILogger logger, string ruleId, string what, string origin);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "EdgeStream rule {RuleId} from {Origin} could not start: {Error}")]
+    public static partial void RuleFailedToStart(ILogger logger, string ruleId, string origin, string error);
 }
