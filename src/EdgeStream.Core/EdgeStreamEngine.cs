@@ -102,9 +102,15 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// </summary>
     /// <param name="statement">The statement.</param>
     /// <exception cref="SqlException">The statement is invalid, the name is taken, or (DROP) unknown or in use.</exception>
-    public void Execute(string statement)
+    public void Execute(string statement) => Execute(SqlParser.ParseStatement(statement), statement);
+
+    /// <summary>Drops a stream or table by name, without building a statement from it (for the management API).</summary>
+    /// <exception cref="SqlException">Unknown, of the other kind, or in use.</exception>
+    internal void Drop(string name, bool isTable) => Execute(new DropStatement(isTable, name), string.Empty);
+
+    /// <summary>Executes a parsed CREATE or DROP; <paramref name="statement"/> is its text, kept for a CREATE.</summary>
+    internal void Execute(Statement parsed, string statement)
     {
-        var parsed = SqlParser.ParseStatement(statement);
         using (Lock())
         {
             ThrowIfDisposed();
