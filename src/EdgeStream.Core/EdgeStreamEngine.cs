@@ -617,6 +617,18 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Waits until a running rule has processed what was queued to it (for the testing package's fake clock).</summary>
+    internal Task SettleRuleAsync(string id, CancellationToken cancellationToken)
+    {
+        Task settle;
+        using (Lock())
+        {
+            settle = Find(id).SettleAsync(cancellationToken);
+        }
+
+        return settle;
+    }
+
     /// <summary>Stops (as <see cref="StopRuleAsync"/>) and removes a rule.</summary>
     /// <param name="id">The rule id.</param>
     /// <param name="cancellationToken">Abandons the events still in the rule if it fires before they are finished.</param>
@@ -1250,6 +1262,9 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
 
         /// <summary>Queues an end-of-input flush in the running rule (nothing when it is not running).</summary>
         public void Flush() => runner?.RequestFlush();
+
+        /// <summary>See <see cref="RuleRunner.SettleAsync"/>; completed when the rule is not running.</summary>
+        public Task SettleAsync(CancellationToken cancellationToken) => runner?.SettleAsync(cancellationToken) ?? Task.CompletedTask;
 
         /// <summary>Whether <paramref name="failed"/> is still this rule's runner (no one stopped or restarted it since).</summary>
         public bool IsCurrent(RuleRunner failed) => ReferenceEquals(runner, failed);

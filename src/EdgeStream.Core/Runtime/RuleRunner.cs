@@ -513,6 +513,7 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
             // passed with the timer set later still. Queue the tick now then (a second tick for it is harmless).
             if (deadline != long.MaxValue && time.GetUtcNow().ToUnixTimeMilliseconds() >= deadline)
             {
+                Interlocked.Increment(ref ticksQueued);
                 input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = deadline });
             }
         }
@@ -530,6 +531,9 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
 
     private bool timerStopped;
 
+    /// <summary>How many ticks were ever queued (for <see cref="SettleAsync"/>: a tick queued meanwhile needs another round).</summary>
+    private long ticksQueued;
+
     /// <summary>The longest a timer is set for (a day): longer due times are refused by timers, and far deadlines re-arm.</summary>
     private const long MaxTimerMs = 86_400_000;
 
@@ -542,6 +546,7 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
             armedAt = long.MaxValue; // the processing task re-arms once it has handled the tick
             if (at != long.MaxValue)
             {
+                Interlocked.Increment(ref ticksQueued);
                 input.Writer.TryWrite(new MemoryMessage(null, default, null) { TickAt = at });
             }
         }
@@ -844,6 +849,13 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
                     continue;
                 }
 
+                if (message.Barrier is { } barrier)
+                {
+                    barrier.TrySetResult();
+                    current = null;
+                    continue;
+                }
+
                 if (message.TickAt != 0)
                 {
                     await OnTickAsync(message.TickAt, context).ConfigureAwait(false);
@@ -873,7 +885,7 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         {
             RecordError(e.Message);
             Diagnostics.Log.RuleFailed(logger, id, e);
-            if (current is { TickAt: 0, Flush: false, SnapshotTo: null } interrupted)
+            if (current is { TickAt: 0, Flush: false, SnapshotTo: null, Barrier: null } interrupted)
             {
                 // Its results may be partly out; the event itself is kept where it can be replayed.
                 await DeadLetterMessageAsync(interrupted, $"not fully processed: the rule failed ({e.Message})").ConfigureAwait(false);
@@ -918,7 +930,8 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
     {
         while (input.Reader.TryRead(out var message))
         {
-            if (message is { TickAt: 0, Flush: false, SnapshotTo: null })
+            message.Barrier?.TrySetResult();
+            if (message is { TickAt: 0, Flush: false, SnapshotTo: null, Barrier: null })
             {
                 await DeadLetterMessageAsync(message, $"not processed: the rule failed ({reason})").ConfigureAwait(false);
             }
@@ -1448,6 +1461,30 @@ internal sealed class RuleRunner : IRoutedSubscriber, IDisposable
         source?.CommitAsync(position, cancellationToken) ?? Task.CompletedTask;
 
     private (long Time, long Count, long AggTime, long AggCount)? restoredHits;
+
+    /// <summary>
+    /// Completes once the rule has processed every message queued before the call and those that processing queued
+    /// in turn (a window tick re-armed for a deadline the clock has passed), or at once when the rule no longer takes
+    /// messages. For a fake clock in tests: after moving it, what is due has been handled.
+    /// </summary>
+    public async Task SettleAsync(CancellationToken cancellationToken)
+    {
+        for (var round = 0; round < 100_000; round++)
+        {
+            var ticks = Interlocked.Read(ref ticksQueued);
+            var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!input.Writer.TryWrite(new MemoryMessage(null, default, null) { Barrier = barrier }))
+            {
+                return;
+            }
+
+            await Task.WhenAny(barrier.Task, loop ?? Task.CompletedTask).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!barrier.Task.IsCompleted || Interlocked.Read(ref ticksQueued) == ticks)
+            {
+                return; // the rule ended, or no tick came in behind the barrier
+            }
+        }
+    }
 
     /// <summary>Asks the rule to fire what its windows hold once the events already taken are processed (bounded input ended).</summary>
     public void RequestFlush() => input.Writer.TryWrite(new MemoryMessage(null, default, null) { Flush = true });

@@ -30,6 +30,9 @@ internal readonly record struct MemoryMessage(ValueObject? Row, ReadOnlyMemory<b
     /// <summary>Not an event: write the rule's state (after the events taken before) and complete this with it.</summary>
     public TaskCompletionSource<byte[]>? SnapshotTo { get; init; }
 
+    /// <summary>Not an event: complete this once every message queued before it is processed (the testing package's settle).</summary>
+    public TaskCompletionSource? Barrier { get; init; }
+
     /// <summary>Queued by the rule itself past its row gate (a table file's rows): it gives no credits back.</summary>
     public bool Ungated { get; init; }
 
