@@ -110,6 +110,7 @@ public sealed partial class PackagingTests
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="EdgeStream.Core" Version="{version}" />
+                <PackageReference Include="MySqlConnector" Version="{PackageVersion("MySqlConnector")}" />
               </ItemGroup>
             </Project>
             """);
@@ -117,6 +118,8 @@ public sealed partial class PackagingTests
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />");
         await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project />");
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), QuickStart());
+        // The migration guide's ported sink is compiled with it, against the packaged API.
+        await File.WriteAllTextAsync(Path.Combine(app, "MigrationGuideSink.cs"), FirstCSharpBlock(Path.Combine("docs", "migrating-from-ekuiper.md"), "## The sink"));
 
         var (code, output) = await RunAsync("dotnet", ["run", "-c", "Release"], app);
         Assert.That(code, Is.Zero, output);
@@ -125,12 +128,21 @@ public sealed partial class PackagingTests
     }
 
     /// <summary>The README's first C# block under "## Running a rule".</summary>
-    private static string QuickStart()
+    private static string QuickStart() => FirstCSharpBlock("README.md", "## Running a rule");
+
+    /// <summary>The first C# block after <paramref name="heading"/> in a markdown file of the repository.</summary>
+    private static string FirstCSharpBlock(string file, string heading)
     {
-        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
-        var section = readme[readme.IndexOf("## Running a rule", StringComparison.Ordinal)..];
-        return CSharpBlock().Match(section) is { Success: true } match ? match.Groups[1].Value : throw new AssertionException("no C# block under '## Running a rule' in the README");
+        var text = File.ReadAllText(Path.Combine(Root, file));
+        var at = text.IndexOf(heading, StringComparison.Ordinal);
+        Assert.That(at, Is.GreaterThanOrEqualTo(0), $"no '{heading}' in {file}");
+        return CSharpBlock().Match(text[at..]) is { Success: true } match ? match.Groups[1].Value : throw new AssertionException($"no C# block under '{heading}' in {file}");
     }
+
+    /// <summary>A package's version in the repository's Directory.Packages.props.</summary>
+    private static string PackageVersion(string id) =>
+        XDocument.Load(Path.Combine(Root, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(e => e.Attribute("Include")?.Value == id).Attribute("Version")!.Value;
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
