@@ -2,7 +2,8 @@
 # Runs every test of the repository, on a machine that has only the .NET SDK.
 # It installs what the tests need first, from Debian's packages when missing: MariaDB (the MySQL sink's tests start
 # their own server) and Mosquitto (the MQTT tests start their own brokers on free ports; the package's own service,
-# where an init system starts it, listens on 1883 and is not used), then NuGet packages through restore.
+# where an init system starts it, listens on 1883 and is not used), a C toolchain and zlib for the Native AOT test,
+# then NuGet packages through restore.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Parser".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,6 +25,18 @@ fi
 if [ ! -x /usr/sbin/mosquitto ]; then
   echo "installing mosquitto (Debian package) for the MQTT tests"
   apt_install mosquitto
+fi
+
+# The Native AOT test publishes `edgestream` natively: the ILCompiler package comes through restore, the native
+# linker needs a C toolchain (clang, or gcc) and zlib's headers.
+if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+  echo "installing clang (Debian package) for the Native AOT test"
+  apt_install clang
+fi
+
+if [ ! -f /usr/include/zlib.h ]; then
+  echo "installing zlib1g-dev (Debian package) for the Native AOT test"
+  apt_install zlib1g-dev
 fi
 
 dotnet restore EdgeStream.sln
