@@ -7,13 +7,13 @@ namespace EdgeStream;
 /// <summary>Reads eKuiper's rule JSON into a <see cref="RuleDefinition"/>.</summary>
 internal static class RuleJson
 {
-    private static readonly string[] TopLevel = ["id", "name", "sql", "graph", "actions", "options", "triggered", "tags", "temp", "version"];
+    internal static readonly string[] TopLevel = ["id", "name", "sql", "graph", "actions", "options", "triggered", "tags", "temp", "version"];
 
     /// <summary>
     /// Every rule option eKuiper documents, plus EdgeStream's <c>bufferFullPolicy</c> and <c>watermarkIdleTimeout</c>;
     /// the first three lines are applied, the rest accepted and reported as not applied yet.
     /// </summary>
-    private static readonly string[] KnownOptions =
+    internal static readonly string[] KnownOptions =
     [
         "sendError", "sendNilField", "bufferLength", "concurrency", "restartStrategy", "bufferFullPolicy", "sendMetaToSink",
         "isEventTime", "lateTolerance", "watermarkIdleTimeout", "qos", "checkpointInterval",
@@ -187,17 +187,17 @@ internal static class RuleJson
                     rule.Options.SendMetaToSink = Bool(option);
                     break;
                 case "bufferLength":
-                    rule.Options.BufferLength = option.Value.TryGetInt32(out var length) && length > 0
+                    rule.Options.BufferLength = Int32(option.Value, out var length) && length > 0
                         ? length
                         : throw new FormatException("option `bufferLength` must be a positive integer");
                     break;
                 case "concurrency":
-                    rule.Options.Concurrency = option.Value.TryGetInt32(out var concurrency) && concurrency is > 0 and <= 1024
+                    rule.Options.Concurrency = Int32(option.Value, out var concurrency) && concurrency is > 0 and <= 1024
                         ? concurrency
                         : throw new FormatException("option `concurrency` must be an integer from 1 to 1024");
                     break;
                 case "bufferFullPolicy":
-                    rule.Options.DropOldestWhenFull = option.Value.GetString() switch
+                    rule.Options.DropOldestWhenFull = (option.Value.ValueKind == JsonValueKind.String ? option.Value.GetString() : null) switch
                     {
                         "block" => false,
                         "dropOldest" => true,
@@ -219,7 +219,7 @@ internal static class RuleJson
                         : throw new FormatException("option `watermarkIdleTimeout` must be a positive number of milliseconds");
                     break;
                 case "qos":
-                    rule.Options.Qos = option.Value.TryGetInt32(out var qos) && qos is >= 0 and <= 2
+                    rule.Options.Qos = Int32(option.Value, out var qos) && qos is >= 0 and <= 2
                         ? qos
                         : throw new FormatException("option `qos` must be 0 (at most once), 1 (at least once) or 2 (exactly once)");
                     break;
@@ -237,7 +237,7 @@ internal static class RuleJson
         rule.UnsupportedOptions = unsupported;
     }
 
-    private static readonly string[] RestartOptions = ["attempts", "delay", "multiplier", "maxDelay", "jitterFactor"];
+    internal static readonly string[] RestartOptions = ["attempts", "delay", "multiplier", "maxDelay", "jitterFactor"];
 
     /// <summary>eKuiper's restart strategy: delays in milliseconds.</summary>
     private static void ReadRestartStrategy(JsonElement value, RestartStrategy strategy)
@@ -250,7 +250,7 @@ internal static class RuleJson
         foreach (var field in value.EnumerateObject())
         {
             Check(field.Name, RestartOptions, "restartStrategy field");
-            if (!field.Value.TryGetDouble(out var number) || number < 0)
+            if (field.Value.ValueKind != JsonValueKind.Number || !field.Value.TryGetDouble(out var number) || number < 0)
             {
                 throw new FormatException($"`restartStrategy.{field.Name}` must be a number of at least 0");
             }
@@ -274,6 +274,13 @@ internal static class RuleJson
                     break;
             }
         }
+    }
+
+    /// <summary>An integer option's value: false for anything but a JSON number that fits (reading a string as a number would throw).</summary>
+    private static bool Int32(JsonElement value, out int number)
+    {
+        number = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out number);
     }
 
     private static bool Bool(JsonProperty option) => option.Value.ValueKind switch

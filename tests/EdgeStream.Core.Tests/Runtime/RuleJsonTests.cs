@@ -36,6 +36,12 @@ public sealed class RuleJsonTests
     [TestCase("""{"id": "r", "graph": {}}""", "graph rules are not supported yet; give `sql`")]
     [TestCase("""[1]""", "rule JSON must be an object with `id`, `sql` and `actions`")]
     [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "actions": {"nop": {}}}""", "`actions` must be an array of {\"sinkType\": {properties}} objects")]
+    // Values of the wrong JSON kind: these threw InvalidOperationException from System.Text.Json before (found by RuleReferenceDocTests).
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"bufferLength": "1024"}}""", "option `bufferLength` must be a positive integer")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"concurrency": "2"}}""", "option `concurrency` must be an integer from 1 to 1024")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"qos": "1"}}""", "option `qos` must be 0 (at most once), 1 (at least once) or 2 (exactly once)")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"bufferFullPolicy": 1}}""", "option `bufferFullPolicy` must be \"block\" or \"dropOldest\"")]
+    [TestCase("""{"id": "r", "sql": "SELECT 1 FROM s", "options": {"restartStrategy": {"attempts": "3"}}}""", "`restartStrategy.attempts` must be a number of at least 0")]
     public void Bad_rule_json_is_a_format_error_naming_the_problem(string json, string message)
     {
         var error = Assert.Throws<FormatException>(() => RuleDefinition.FromJson(json))!;
