@@ -27,13 +27,16 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Func<SinkContext, ISink> Factory, IReadOnlyCollection<string>? Properties)> sinkTypes =
         new(StringComparer.OrdinalIgnoreCase);
 
-    private static readonly string[] BuiltinSinks = ["log", "memory", "nop"];
+    internal static readonly string[] BuiltinSinks = ["log", "memory", "nop"];
+
+    /// <summary>The built-in <c>memory</c> sink's own properties, besides the common ones.</summary>
+    internal static readonly string[] MemorySinkProperties = ["topic", "rowkindField", "keyField"];
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Action<SourceContext>> sourceValidators = new(StringComparer.OrdinalIgnoreCase);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<SourceContext, ISource>> sourceTypes =
         new(StringComparer.OrdinalIgnoreCase);
 
-    private static readonly string[] BuiltinSources = ["memory", "file"];
+    internal static readonly string[] BuiltinSources = ["memory", "file"];
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IFormat> formats =
         new(StringComparer.OrdinalIgnoreCase) { ["binary"] = new BinaryFormat() };
@@ -1060,7 +1063,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
             case "log":
                 return new ShapedSink(new LogSink(loggers.CreateLogger("EdgeStream.Sinks.Log"), ruleId, encoding, () => errors.Target, metrics), SinkShaping.Create(action, [], warnings), metrics);
             case "memory":
-                var shaping = SinkShaping.Create(action, ["topic", "rowkindField", "keyField"], warnings);
+                var shaping = SinkShaping.Create(action, MemorySinkProperties, warnings);
                 return action.Properties.TryGetValue("topic", out var topic) && topic.Length > 0
                     ? new ShapedSink(new MemorySink(Memory, topic, encoding, () => errors.Target, metrics), shaping, metrics)
                     : throw new ArgumentException("the memory sink needs a `topic` property", nameof(action));

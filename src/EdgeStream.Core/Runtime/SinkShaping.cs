@@ -23,7 +23,7 @@ internal sealed class SinkShaping
     ];
 
     /// <summary>Common properties that are accepted but not applied yet.</summary>
-    private static readonly string[] NotApplied =
+    internal static readonly string[] NotApplied =
     [
         "schemaId", "batchSize", "lingerInterval", "bufferLength", "concurrency",
         "runAsync", "compression", "encryption", "enableCache", "memoryCacheThreshold", "maxDiskCache", "bufferPageSize",

@@ -10,7 +10,7 @@ namespace EdgeStream.Sql.Parsing;
 internal static partial class SqlGrammar
 {
     /// <summary>Window function names recognised in GROUP BY, by their upper-case name.</summary>
-    private static readonly Dictionary<string, WindowKind> WindowNames = new(StringComparer.OrdinalIgnoreCase)
+    internal static readonly Dictionary<string, WindowKind> WindowNames = new(StringComparer.OrdinalIgnoreCase)
     {
         ["TUMBLINGWINDOW"] = WindowKind.Tumbling,
         ["HOPPINGWINDOW"] = WindowKind.Hopping,
@@ -22,9 +22,9 @@ internal static partial class SqlGrammar
 
     internal static readonly string[] ExpectStatement = ["`SELECT`", "`CREATE`", "`DROP`", "`DESCRIBE`", "`SHOW`", "`EXPLAIN`"];
 
-    private static readonly string[] ExpectTimeUnit = ["`DD`", "`HH`", "`MI`", "`SS`", "`MS`"];
+    internal static readonly string[] ExpectTimeUnit = ["`DD`", "`HH`", "`MI`", "`SS`", "`MS`"];
 
-    private const string ExpectType = "column type (bigint, float, string, datetime, boolean, bytea, array or struct)";
+    internal const string ExpectType = "column type (bigint, float, string, datetime, boolean, bytea, array or struct)";
 
     /// <summary>The span from <paramref name="start"/> to the end of the last token before <paramref name="remainder"/>.</summary>
     private static SourceSpan SpanTo(SourceSpan start, TokenList<SqlToken> input, TokenList<SqlToken> remainder)
