@@ -12,50 +12,20 @@ namespace EdgeStream.Packaging.Tests;
 [NonParallelizable]
 public sealed partial class NativeAotTests
 {
-    private string work = null!;
-    private CommandRun publish = null!;
+    private NativePublish publish = null!;
 
-    private string Native => Path.Combine(work, "edgestream");
+    private string Native => publish.Executable;
+
+    private string Work => publish.Directory;
 
     [OneTimeSetUp]
-    public async Task PublishAsync()
-    {
-        work = Directory.CreateTempSubdirectory("edgestream-aot-").FullName;
-        publish = await Shell.RunAsync(
-            "dotnet",
-            ["publish", Path.Combine(Shell.Root, "src", "EdgeStream.Cli"), "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", work],
-            Shell.Root);
-    }
+    public async Task PublishAsync() => publish = await NativePublish.RunAsync(Path.Combine("src", "EdgeStream.Cli"), "edgestream");
 
     [OneTimeTearDown]
-    public void CleanUp()
-    {
-        try
-        {
-            Directory.Delete(work, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left in the temp directory.
-        }
-    }
+    public void CleanUp() => publish.Dispose();
 
     [Test]
-    public void The_publish_succeeds_without_a_single_warning_and_gives_a_native_executable()
-    {
-        var output = publish.Stdout + publish.Stderr;
-        Assert.That(publish.Code, Is.Zero, output);
-        Assert.That(Warning().Matches(output).Select(m => m.Value), Is.Empty, output);
-        Assert.That(File.Exists(Native), Is.True, $"no native edgestream in {work}");
-        var magic = new byte[4];
-        using (var file = File.OpenRead(Native))
-        {
-            file.ReadExactly(magic);
-        }
-
-        Assert.That(magic, Is.EqualTo(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }), "not an ELF executable");
-        Assert.That(File.Exists(Path.Combine(work, "edgestream.dll")), Is.False, "a managed edgestream.dll was published: not a native build");
-    }
+    public void The_publish_succeeds_without_a_single_warning_and_gives_a_native_executable() => publish.AssertCleanNativeExecutable();
 
     // Superpower reads its [Token] attributes by reflection (the IL2104 the CLI's project lets through under AOT):
     // the error texts built from them must come out of the native binary as they do from the JIT build.
@@ -66,9 +36,9 @@ public sealed partial class NativeAotTests
     [TestCase("functions", "--json")]
     public async Task The_native_binary_answers_as_the_jit_build_does(string command, string argument)
     {
-        Assume.That(publish.Code, Is.Zero, "the publish failed");
-        var jit = await Shell.RunAsync("dotnet", [Path.Combine(Shell.Root, "src", "EdgeStream.Cli", "bin", "Release", "net10.0", "edgestream.dll"), command, argument], work);
-        var native = await Shell.RunAsync(Native, [command, argument], work);
+        publish.AssumeSucceeded();
+        var jit = await Shell.RunAsync("dotnet", [Path.Combine(Shell.Root, "src", "EdgeStream.Cli", "bin", "Release", "net10.0", "edgestream.dll"), command, argument], Work);
+        var native = await Shell.RunAsync(Native, [command, argument], Work);
         Assert.That(native, Is.EqualTo(jit));
         Assert.That(native.Stdout + native.Stderr, Is.Not.Empty);
     }
@@ -76,10 +46,10 @@ public sealed partial class NativeAotTests
     [Test]
     public async Task The_native_binary_replays_every_conformance_case_and_passes()
     {
-        Assume.That(publish.Code, Is.Zero, "the publish failed");
+        publish.AssumeSucceeded();
         var cases = Directory.GetFiles(Path.Combine(Shell.Root, "tests", "EdgeStream.Core.Tests", "Conformance", "cases"), "*.json");
         Assert.That(cases, Has.Length.GreaterThan(80));
-        var run = await Shell.RunAsync(Native, ["replay", "--json", .. cases], work);
+        var run = await Shell.RunAsync(Native, ["replay", "--json", .. cases], Work);
         var results = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
         Assert.Multiple(() =>
         {
@@ -92,10 +62,10 @@ public sealed partial class NativeAotTests
     [Test]
     public async Task The_native_demo_runs_its_broker_fleet_and_rules_and_prints_every_row_it_counts()
     {
-        Assume.That(publish.Code, Is.Zero, "the publish failed");
+        publish.AssumeSucceeded();
 
         // 11 s: the 10-second tumbling windows close at least once.
-        var run = await Shell.RunAsync(Native, ["demo", "--duration", "11", "--devices", "3"], work);
+        var run = await Shell.RunAsync(Native, ["demo", "--duration", "11", "--devices", "3"], Work);
         Assert.That(run.Code, Is.Zero, run.Stderr);
         var rows = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var counts = new Dictionary<string, int> { ["alert"] = 0, ["avg10s"] = 0 };
@@ -120,9 +90,6 @@ public sealed partial class NativeAotTests
             Assert.That(counts["avg10s"], Is.GreaterThan(0), "no window closed");
         });
     }
-
-    [GeneratedRegex(@"warning [A-Z]+[0-9]+")]
-    private static partial Regex Warning();
 
     [GeneratedRegex(@"stopped: (?<published>\d+) readings published; alert: (?<alert>\d+) rows, avg10s: (?<avg>\d+) rows")]
     private static partial Regex Summary();

@@ -33,17 +33,7 @@ public sealed partial class PackagingTests
     }
 
     [OneTimeTearDown]
-    public void CleanUp()
-    {
-        try
-        {
-            Directory.Delete(work, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left in the temp directory.
-        }
-    }
+    public void CleanUp() => Shell.DeleteQuietly(work);
 
     [Test]
     public void Every_package_has_its_readme_license_expression_sourcelink_symbols_and_xml_docs()

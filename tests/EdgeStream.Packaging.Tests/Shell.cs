@@ -28,6 +28,19 @@ internal static class Shell
         }
     }
 
+    /// <summary>Deletes a temp folder a test made; one still in use is left in the temp directory.</summary>
+    public static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left in the temp directory.
+        }
+    }
+
     /// <summary>Runs <paramref name="file"/> to its end (killed after 8 minutes), its output captured.</summary>
     public static async Task<CommandRun> RunAsync(string file, IEnumerable<string> arguments, string directory)
     {
