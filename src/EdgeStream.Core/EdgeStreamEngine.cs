@@ -206,7 +206,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     private void Drop(DropStatement drop)
     {
         new Binder(catalog, functions).Bind(drop);
-        var user = rules.Values.FirstOrDefault(r => r.Plan.Source.Name.Equals(drop.Name, StringComparison.OrdinalIgnoreCase));
+        var user = rules.Values.FirstOrDefault(r => r.Plan.JoinedStreams.Prepend(r.Plan.Source).Any(s => s.Name.Equals(drop.Name, StringComparison.OrdinalIgnoreCase)));
         if (user is not null)
         {
             throw BindError.At(drop.Span, SqlErrorCode.InvalidUse, $"`{drop.Name}` is used by rule `{user.Definition.Id}`; delete the rule first");

@@ -231,4 +231,22 @@ public sealed class EngineTests
         var drop = Assert.Throws<SqlException>(() => engine.Execute("DROP STREAM s"))!;
         Assert.That(drop.Reason, Is.EqualTo("`s` is used by rule `ok`; delete the rule first"));
     }
+
+    [Test]
+    public async Task A_table_or_stream_a_rule_joins_cannot_be_dropped_while_the_rule_exists()
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.Execute("CREATE STREAM s (a BIGINT, k STRING) WITH (DATASOURCE=\"s\", TYPE=\"memory\")");
+        engine.Execute("CREATE STREAM other (k STRING) WITH (DATASOURCE=\"o\", TYPE=\"memory\")");
+        engine.Execute("CREATE TABLE t (k STRING, name STRING) WITH (DATASOURCE=\"t\", TYPE=\"memory\")");
+        await engine.CreateRuleAsync(new RuleDefinition("lookup", "SELECT s.a, t.name FROM s LEFT JOIN t ON s.k = t.k"));
+        await engine.CreateRuleAsync(new RuleDefinition("pair", "SELECT s.a FROM s INNER JOIN other ON s.k = other.k GROUP BY TUMBLINGWINDOW(ss, 10)"));
+
+        Assert.That(Assert.Throws<SqlException>(() => engine.Execute("DROP TABLE t"))!.Reason, Is.EqualTo("`t` is used by rule `lookup`; delete the rule first"));
+        Assert.That(Assert.Throws<SqlException>(() => engine.Execute("DROP STREAM other"))!.Reason, Is.EqualTo("`other` is used by rule `pair`; delete the rule first"));
+
+        await engine.DeleteRuleAsync("lookup");
+        engine.Execute("DROP TABLE t");
+        Assert.That(engine.GetStreams().Select(d => d.Name), Is.EquivalentTo(new[] { "s", "other" }));
+    }
 }
