@@ -92,7 +92,7 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
     /// <summary>
     /// The memory topic where events that no rule could decode are published (with the rule, the stream, the error
     /// and the payload as text), besides being counted in the rule's status. Subscribe with
-    /// <see cref="MemoryBus.Subscribe"/>; a subscriber that does not read slows the rules down (backpressure).
+    /// <see cref="MemoryBus.Subscribe(string, CancellationToken, int)"/>; a subscriber that does not read slows the rules down (backpressure).
     /// </summary>
     public const string DeadLetterTopic = "$edgestream/dead-letters";
 

@@ -38,7 +38,7 @@ public static class EdgeStreamHostingExtensions
         return builder;
     }
 
-    /// <summary>Declares a stream or table when the app starts (before the rules), as <see cref="EdgeStreamEngine.Execute"/> would.</summary>
+    /// <summary>Declares a stream or table when the app starts (before the rules), as <see cref="EdgeStreamEngine.Execute(string)"/> would.</summary>
     /// <param name="builder">The engine's builder.</param>
     /// <param name="statement">A <c>CREATE STREAM</c> or <c>CREATE TABLE</c> statement.</param>
     /// <returns>The builder.</returns>

@@ -2,7 +2,7 @@ namespace EdgeStream;
 
 /// <summary>
 /// A scalar function that rules can call by the name it is registered under
-/// (<see cref="EdgeStreamEngine.RegisterFunction"/>, or <c>AddFunction</c> on the DI builder):
+/// (<see cref="EdgeStreamEngine.RegisterFunction(string, IFunction)"/>, or <c>AddFunction</c> on the DI builder):
 /// one result per row from that row's arguments.
 /// </summary>
 /// <remarks>

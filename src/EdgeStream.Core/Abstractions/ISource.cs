@@ -2,7 +2,7 @@ namespace EdgeStream;
 
 /// <summary>
 /// Where a stream's events come from, for streams declared <c>WITH (TYPE="name")</c> with a type registered through
-/// <see cref="EdgeStreamEngine.RegisterSource"/> or <c>AddSource</c> on the DI builder.
+/// <see cref="EdgeStreamEngine.RegisterSource(string, Func{SourceContext, ISource})"/> or <c>AddSource</c> on the DI builder.
 /// </summary>
 /// <remarks>
 /// <para>Lifecycle: the factory makes an instance when a rule that reads the stream starts (for a
@@ -12,7 +12,7 @@ namespace EdgeStream;
 /// <para>Faults: an exception from <see cref="RunAsync"/> is counted and logged in every reading rule's status, and
 /// the engine starts a new instance after a backoff (100 ms doubling to 30 s; back to 100 ms after an instance ran
 /// 30 s or more) while the rules run.</para>
-/// <para>Delivery: <see cref="ISourceWriter.WritePayloadAsync"/> completes only when every reading rule has taken
+/// <para>Delivery: <see cref="ISourceWriter.WritePayloadAsync(ReadOnlyMemory{byte}, IReadOnlyDictionary{string, object}, CancellationToken)"/> completes only when every reading rule has taken
 /// the event into its bounded buffer (a slow rule slows the source: backpressure). A source whose protocol
 /// acknowledges messages (an MQTT QoS 1 message, a queue) acknowledges after the write completes, so an event is
 /// never acknowledged before a rule holds it.</para>

@@ -90,7 +90,7 @@ public sealed class EdgeStreamBuilder
 
     /// <summary>Registers a source type made by a factory that may use the container.</summary>
     /// <param name="type">The name streams use.</param>
-    /// <param name="factory">Makes a source for a stream; no I/O (see <see cref="EdgeStreamEngine.RegisterSource"/>).</param>
+    /// <param name="factory">Makes a source for a stream; no I/O (see <see cref="EdgeStreamEngine.RegisterSource(string, Func{SourceContext, ISource})"/>).</param>
     /// <returns>This builder.</returns>
     public EdgeStreamBuilder AddSource(string type, Func<IServiceProvider, SourceContext, ISource> factory)
     {
@@ -137,7 +137,7 @@ public sealed class EdgeStreamBuilder
         return this;
     }
 
-    /// <summary>Registers an aggregate function the container makes (see <see cref="AddFunction{TFunction}"/>).</summary>
+    /// <summary>Registers an aggregate function the container makes (see <see cref="AddFunction{TFunction}(string)"/>).</summary>
     /// <typeparam name="TFunction">The aggregate function.</typeparam>
     /// <param name="name">The name rules call it by.</param>
     /// <returns>This builder.</returns>

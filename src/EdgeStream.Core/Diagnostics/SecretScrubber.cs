@@ -92,7 +92,7 @@ internal sealed partial class SecretScrubber
             : m.Value.Replace(m.Groups["p"].Value, Mask, StringComparison.Ordinal));
     }
 
-    /// <summary>Whether <see cref="Scrub"/> would change <paramref name="text"/>.</summary>
+    /// <summary>Whether <see cref="Scrub(string)"/> would change <paramref name="text"/>.</summary>
     public bool Leaks(string? text) => !string.Equals(Scrub(text), text, StringComparison.Ordinal);
 
     /// <summary>The status with its texts scrubbed.</summary>

@@ -21,6 +21,10 @@ internal sealed partial class GoTemplate
         Comma,
     }
 
+    /// <summary>A token of a template action.</summary>
+    /// <param name="Kind">What it is.</param>
+    /// <param name="Text">Its text as written.</param>
+    /// <param name="Position">Where it starts in the template.</param>
     /// <param name="Adjacent">No space before it: <c>(x).field</c> chains a field onto a group.</param>
     private sealed record Token(TokenKind Kind, string Text, int Position, bool Adjacent);
 
