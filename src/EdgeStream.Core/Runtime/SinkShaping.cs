@@ -22,7 +22,11 @@ internal sealed class SinkShaping
         "cleanCacheAtStop", "resendAlterQueue", "resendPriority", "resendIndicatorField", "resendDestination",
     ];
 
-    /// <summary>Common properties that are accepted but not applied yet.</summary>
+    /// <summary>
+    /// Common properties that shaping and encoding do not apply. A sink runner applies most of them
+    /// (<see cref="SinkRunner.RunnerProperties"/>, for registered sinks); the rest, and all of them on the built-in
+    /// sinks, which have no runner, are accepted with a warning that they are not applied.
+    /// </summary>
     internal static readonly string[] NotApplied =
     [
         "schemaId", "batchSize", "lingerInterval", "bufferLength", "concurrency",
