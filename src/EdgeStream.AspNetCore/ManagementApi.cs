@@ -174,25 +174,15 @@ internal static class ManagementApi
     private static Task ListRulesAsync(HttpContext context, EdgeStreamEngine engine)
     {
         var list = new JsonArray();
-        foreach (var id in engine.RuleIds.Order(StringComparer.Ordinal))
+        foreach (var status in engine.GetRuleStatuses())
         {
-            RuleStatus status;
-            try
-            {
-                status = engine.GetRuleStatus(id);
-            }
-            catch (KeyNotFoundException)
-            {
-                continue; // deleted meanwhile
-            }
-
             var text = status.State switch
             {
                 RuleState.Running => "Running",
                 RuleState.StoppedByError => "Stopped: " + status.LastError,
                 _ => "Stopped: canceled manually.",
             };
-            list.Add((JsonNode)new JsonObject { ["id"] = id, ["status"] = text });
+            list.Add((JsonNode)new JsonObject { ["id"] = status.Id, ["status"] = text });
         }
 
         return Text(context, 200, list.ToJsonString(Output), "application/json");

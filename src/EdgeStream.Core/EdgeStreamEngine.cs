@@ -748,6 +748,17 @@ public sealed class EdgeStreamEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Every rule's state and counters, ordered by id (ordinal), taken in one go: no rule is listed that is
+    /// already deleted, as one read of <see cref="RuleIds"/> followed by <see cref="GetRuleStatus"/> per id may find.</summary>
+    /// <returns>A snapshot per rule.</returns>
+    public IReadOnlyList<RuleStatus> GetRuleStatuses()
+    {
+        using (Lock())
+        {
+            return rules.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => scrubber.Scrub(r.Value.Status())).ToList();
+        }
+    }
+
     /// <summary>
     /// The rule's plan as text, as eKuiper's <c>GET /rules/{id}/explain</c>: its source (type, format, sharing), the
     /// fused stage with its logical operators (filter, project) and their metric names, and its sinks. Sink property

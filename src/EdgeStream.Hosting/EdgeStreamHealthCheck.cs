@@ -10,18 +10,9 @@ internal sealed class EdgeStreamHealthCheck(EdgeStreamEngine engine) : IHealthCh
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         var failed = new List<string>();
         int running = 0, stopped = 0;
-        foreach (var id in engine.RuleIds.Order(StringComparer.Ordinal))
+        foreach (var status in engine.GetRuleStatuses())
         {
-            RuleStatus status;
-            try
-            {
-                status = engine.GetRuleStatus(id);
-            }
-            catch (KeyNotFoundException)
-            {
-                continue; // deleted meanwhile
-            }
-
+            var id = status.Id;
             data[id] = status.State.ToString();
             switch (status.State)
             {

@@ -249,4 +249,19 @@ public sealed class EngineTests
         engine.Execute("DROP TABLE t");
         Assert.That(engine.GetStreams().Select(d => d.Name), Is.EquivalentTo(new[] { "s", "other" }));
     }
+
+    [Test]
+    public async Task Rule_statuses_list_every_rule_once_in_id_order_with_its_state()
+    {
+        await using var engine = new EdgeStreamEngine();
+        engine.Execute("CREATE STREAM s (a BIGINT) WITH (DATASOURCE=\"s\", TYPE=\"memory\")");
+        await engine.CreateRuleAsync(new RuleDefinition("b", "SELECT a FROM s"));
+        await engine.CreateRuleAsync(new RuleDefinition("a", "SELECT a FROM s") { Triggered = false });
+        await engine.CreateRuleAsync(new RuleDefinition("c", "SELECT a FROM s"));
+        await engine.DeleteRuleAsync("c");
+
+        var statuses = engine.GetRuleStatuses();
+        Assert.That(statuses.Select(s => (s.Id, s.State)), Is.EqualTo(new[] { ("a", RuleState.Stopped), ("b", RuleState.Running) }));
+        Assert.That(engine.GetRuleStatuses(), Is.Not.SameAs(statuses), "a new snapshot per call");
+    }
 }
