@@ -35,7 +35,7 @@ public sealed class HostedAppTests
         string directory;
         if (native)
         {
-            publish.AssumeSucceeded();
+            publish.AssertSucceeded();
             (file, arguments, directory) = (publish.Executable, [], publish.Directory);
         }
         else

@@ -36,7 +36,7 @@ public sealed partial class NativeAotTests
     [TestCase("functions", "--json")]
     public async Task The_native_binary_answers_as_the_jit_build_does(string command, string argument)
     {
-        publish.AssumeSucceeded();
+        publish.AssertSucceeded();
         var jit = await Shell.RunAsync("dotnet", [Path.Combine(Shell.Root, "src", "EdgeStream.Cli", "bin", "Release", "net10.0", "edgestream.dll"), command, argument], Work);
         var native = await Shell.RunAsync(Native, [command, argument], Work);
         Assert.That(native, Is.EqualTo(jit));
@@ -46,7 +46,7 @@ public sealed partial class NativeAotTests
     [Test]
     public async Task The_native_binary_replays_every_conformance_case_and_passes()
     {
-        publish.AssumeSucceeded();
+        publish.AssertSucceeded();
         var cases = Directory.GetFiles(Path.Combine(Shell.Root, "tests", "EdgeStream.Core.Tests", "Conformance", "cases"), "*.json");
         Assert.That(cases, Has.Length.GreaterThan(80));
         var run = await Shell.RunAsync(Native, ["replay", "--json", .. cases], Work);
@@ -62,7 +62,7 @@ public sealed partial class NativeAotTests
     [Test]
     public async Task The_native_demo_runs_its_broker_fleet_and_rules_and_prints_every_row_it_counts()
     {
-        publish.AssumeSucceeded();
+        publish.AssertSucceeded();
 
         // 11 s: the 10-second tumbling windows close at least once.
         var run = await Shell.RunAsync(Native, ["demo", "--duration", "11", "--devices", "3"], Work);
